@@ -1,0 +1,227 @@
+"""Traced `Pipe` and its `Connection`s (a subclass of `multiprocessing.connection.Connection`).
+
+Every message carries a small tag in front of its bytes: ``0xFF``, a length byte and the message
+id (empty when untraced). ``0xFF`` can never start a pickle, so an untagged message from a plain
+`multiprocessing` peer is still read correctly. The receiving end strips the tag, so
+``send``/``recv``, ``send_bytes``/``recv_bytes`` and ``recv_bytes_into`` return exactly what
+`multiprocessing` returns.
+
+What is reported (object = the pipe's ``trace_name``; ``detail["end"]`` = ``trace_end``):
+``send_blocked`` when the pipe is full, ``message_sent``, ``recv_blocked`` when nothing is there
+yet, ``message_received``, ``connection_closed``, and ``connection_error`` for every exception a
+send or receive raises (``OSError`` on a closed or one-way end, ``EOFError``, pickling errors...).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import struct
+import time
+from multiprocessing import connection as mpc
+from multiprocessing import reduction
+from multiprocessing.reduction import ForkingPickler
+
+from . import trace
+from .queues import auto_name, writable
+from .trace import emit, preview
+
+__all__ = ["Connection", "Pipe"]
+
+_TAG = 0xFF
+_UNTRACED_TAG = bytes((_TAG, 0))
+_RAW = object()  # "the caller sent bytes, not an object"
+_SMALL = 1 << 16  # messages up to this size are read in one piece
+
+
+def _tag(mid: str | None) -> bytes:
+    if mid is None:
+        return _UNTRACED_TAG
+    encoded = mid.encode()
+    return bytes((_TAG, len(encoded))) + encoded
+
+
+class Connection(mpc.Connection):
+    """A connection end that reports what it sends and receives."""
+
+    trace_name = "pipe"
+    trace_end = "?"
+    _last_mid = None
+
+    # -- sending
+
+    def send(self, obj):
+        """Send a (picklable) object"""
+        try:
+            self._check_closed()
+            self._check_writable()
+            self._send_bytes(ForkingPickler.dumps(obj), obj)
+        except Exception as exc:
+            self._report_error("send", exc)
+            raise
+
+    def send_bytes(self, buf, offset=0, size=None):
+        """Send the bytes data from a bytes-like object"""
+        try:
+            super().send_bytes(buf, offset, size)
+        except Exception as exc:
+            self._report_error("send_bytes", exc)
+            raise
+
+    def _send_bytes(self, buf, obj=_RAW):
+        if trace._sink is None:
+            return self._send_frame(_UNTRACED_TAG, buf)
+        mid = trace.new_message_id()
+        detail = {"end": self.trace_end, "preview": _preview(obj, buf)}
+        if not writable(self._handle):
+            emit("send_blocked", self.trace_name, mid, detail)
+            writable(self._handle, None)
+        t_ns = time.monotonic_ns()  # before the bytes can reach the reader
+        self._send_frame(_tag(mid), buf)
+        emit("message_sent", self.trace_name, mid, detail, t_ns=t_ns)
+
+    def _send_frame(self, tag: bytes, buf):
+        # multiprocessing's framing (a 4-byte big-endian size, or -1 and 8 bytes), tag included.
+        n = len(tag) + memoryview(buf).nbytes
+        if n > 0x7FFFFFFF:
+            self._send(struct.pack("!i", -1))
+            self._send(struct.pack("!Q", n))
+            self._send(tag)
+            self._send(buf)
+        elif n > 16384:
+            self._send(struct.pack("!i", n) + tag)
+            self._send(buf)
+        else:
+            self._send(struct.pack("!i", n) + tag + buf)
+
+    # -- receiving
+
+    def recv(self):
+        """Receive a (picklable) object"""
+        try:
+            self._report_if_blocked()
+            obj = super().recv()
+        except Exception as exc:
+            self._report_error("recv", exc)
+            raise
+        self._report_received(obj)
+        return obj
+
+    def recv_bytes(self, maxlength=None):
+        """Receive bytes data as a bytes object."""
+        try:
+            self._report_if_blocked()
+            data = super().recv_bytes(maxlength)
+        except Exception as exc:
+            self._report_error("recv_bytes", exc)
+            raise
+        self._report_received(_RAW, data)
+        return data
+
+    def recv_bytes_into(self, buf, offset=0):
+        """Receive bytes data into a writeable bytes-like object. Return the number of bytes read."""
+        try:
+            self._report_if_blocked()
+            size = super().recv_bytes_into(buf, offset)
+        except Exception as exc:
+            self._report_error("recv_bytes_into", exc)
+            raise
+        self._report_received(_RAW, memoryview(buf).cast("B")[offset : offset + size])
+        return size
+
+    def _recv_bytes(self, maxsize=None):
+        size = self._recv_size()
+        if size == 0:
+            self._last_mid = None
+            return io.BytesIO()
+        if size <= _SMALL:
+            data = self._recv(size).getbuffer()
+            if data[0] != _TAG:  # a plain multiprocessing peer
+                self._last_mid, body = None, data
+            else:
+                n = data[1]
+                self._last_mid, body = (bytes(data[2 : 2 + n]).decode() or None), data[2 + n :]
+            if maxsize is not None and len(body) > maxsize:
+                return None
+            result = io.BytesIO(body)
+        else:
+            head = self._recv(2).getvalue()
+            if head[0] != _TAG:
+                self._last_mid, body_size = None, size - 2
+            else:
+                mid = self._recv(head[1]).getvalue() if head[1] else b""
+                self._last_mid, body_size = (mid.decode() or None), size - 2 - head[1]
+                head = b""
+            if maxsize is not None and body_size + len(head) > maxsize:
+                return None
+            result = self._recv(body_size)
+            if head:
+                result = io.BytesIO(head + result.getvalue())
+        result.seek(0, io.SEEK_END)  # callers read the size from the position, as in multiprocessing
+        return result
+
+    def _recv_size(self) -> int:
+        (size,) = struct.unpack("!i", self._recv(4).getvalue())
+        if size == -1:
+            (size,) = struct.unpack("!Q", self._recv(8).getvalue())
+        return size
+
+    # -- closing
+
+    def close(self):
+        """Close the connection"""
+        was_open = self._handle is not None
+        super().close()
+        if was_open:
+            emit("connection_closed", self.trace_name, None, {"end": self.trace_end})
+
+    # -- reporting
+
+    def _report_if_blocked(self):
+        if trace._sink is not None and not self.poll():
+            emit("recv_blocked", self.trace_name, None, {"end": self.trace_end})
+
+    def _report_received(self, obj, data=b""):
+        if trace._sink is not None:
+            emit("message_received", self.trace_name, self._last_mid,
+                 {"end": self.trace_end, "preview": _preview(obj, data)})
+
+    def _report_error(self, op: str, exc: Exception):
+        emit("connection_error", self.trace_name, None,
+             {"end": self.trace_end, "op": op, "error": type(exc).__name__, "reason": str(exc)[:200]})
+
+
+def _preview(obj, data) -> str:
+    if obj is not _RAW:
+        return preview(obj)
+    return preview(bytes(memoryview(data)[:48]))
+
+
+def Pipe(duplex=True):
+    """Returns pair of connection objects at either end of a pipe (ends "1" and "2")."""
+    if duplex:
+        s1, s2 = socket.socketpair()
+        s1.setblocking(True)
+        s2.setblocking(True)
+        c1, c2 = Connection(s1.detach()), Connection(s2.detach())
+    else:
+        fd1, fd2 = os.pipe()
+        c1, c2 = Connection(fd1, writable=False), Connection(fd2, readable=False)
+    c1.trace_name = c2.trace_name = auto_name("pipe")
+    c1.trace_end, c2.trace_end = "1", "2"
+    return c1, c2
+
+
+def _reduce_connection(conn):
+    df = reduction.DupFd(conn.fileno())
+    return _rebuild_connection, (df, conn.readable, conn.writable, conn.trace_name, conn.trace_end)
+
+
+def _rebuild_connection(df, readable, writable, name, end):
+    conn = Connection(df.detach(), readable, writable)
+    conn.trace_name, conn.trace_end = name, end
+    return conn
+
+
+reduction.register(Connection, _reduce_connection)

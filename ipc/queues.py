@@ -1,0 +1,245 @@
+"""Traced `Queue`, `JoinableQueue` and `SimpleQueue`: subclasses of `multiprocessing.queues`'.
+
+Each item travels through the channel as ``(message_id, item)``; the id is assigned when the put
+starts, so a message can be followed from the process that put it to the one that got it. The
+item a caller gets back is exactly the item that was put.
+
+What is reported (object = the queue's ``trace_name``):
+
+* ``put_blocked`` when a put cannot complete at once (the queue is full), then ``message_put``
+  when it does, or ``put_failed`` (``Full``) when it gives up. ``message_put`` is reported just
+  before the item is handed to the queue, so it always precedes the matching ``message_got``.
+* ``get_blocked`` when nothing can be read at once (or another reader holds the queue's read
+  lock), then ``message_got`` or ``get_failed`` (``Empty``).
+* ``task_done`` (with the unfinished count left), ``join_blocked`` / ``join_returned``,
+  ``queue_closed``; ``put_failed`` from the feeder thread when an item could not be pickled.
+
+With no sink attached, each method defers to `multiprocessing`'s own code path (only wrapping the
+item with a ``None`` id), so behaviour and cost are those of plain `multiprocessing`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import select
+import time
+from multiprocessing import queues as mpq
+from multiprocessing.reduction import ForkingPickler
+from queue import Empty, Full
+
+from . import trace
+from .trace import emit, preview
+
+__all__ = ["Queue", "JoinableQueue", "SimpleQueue", "Empty", "Full"]
+
+_names = itertools.count(1)
+
+
+def auto_name(kind: str) -> str:
+    """A default, run-wide unique trace name, e.g. ``queue@4711.1``."""
+    return f"{kind}@{os.getpid()}.{next(_names)}"
+
+
+def _error(exc: BaseException) -> dict:
+    return {"error": type(exc).__name__, "reason": str(exc)[:200]}
+
+
+def writable(fd: int, timeout_ms: int | None = 0) -> bool:
+    """Whether a write to `fd` can start without blocking (waiting up to `timeout_ms`; None: forever)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return bool(poller.poll(timeout_ms))
+
+
+class _TracedQueue:
+    """Put/get tracing shared by `Queue` and `JoinableQueue` (mixed in before the mp class)."""
+
+    def __init__(self, maxsize=0, *, ctx):
+        super().__init__(maxsize, ctx=ctx)
+        self.trace_name = auto_name("queue")
+
+    def __getstate__(self):
+        return super().__getstate__(), self.trace_name
+
+    def __setstate__(self, state):
+        base, self.trace_name = state
+        super().__setstate__(base)
+
+    def put(self, obj, block=True, timeout=None):
+        if trace._sink is None:
+            return super().put((None, obj), block, timeout)
+        if self._closed:
+            raise ValueError(f"Queue {self!r} is closed")
+        name, mid = self.trace_name, trace.new_message_id()
+        if not self._sem.acquire(False):
+            if block:
+                emit("put_blocked", name, mid, {"timeout": timeout, "preview": preview(obj)})
+            if not block or not self._sem.acquire(True, timeout):
+                emit("put_failed", name, mid, {"error": "Full", "preview": preview(obj)})
+                raise Full
+        emit("message_put", name, mid, {"preview": preview(obj)})
+        self._enqueue((mid, obj))
+
+    def _enqueue(self, item):
+        with self._notempty:
+            if self._thread is None:
+                self._start_thread()
+            self._buffer.append(item)
+            self._notempty.notify()
+
+    def get(self, block=True, timeout=None):
+        if trace._sink is None:
+            return super().get(block, timeout)[1]
+        if self._closed:
+            raise ValueError(f"Queue {self!r} is closed")
+        name = self.trace_name
+        deadline = None if timeout is None else time.monotonic() + timeout
+        blocked = False
+
+        def fail():
+            emit("get_failed", name, None, {"error": "Empty"})
+            return Empty
+
+        if not self._rlock.acquire(False):  # another reader is reading
+            if not block:
+                raise fail()
+            emit("get_blocked", name, None, {"timeout": timeout})
+            blocked = True
+            if not self._rlock.acquire(True, timeout):
+                raise fail()
+        try:
+            if not self._poll():
+                if not block:
+                    raise fail()
+                if not blocked:
+                    emit("get_blocked", name, None, {"timeout": timeout})
+                if deadline is not None and not self._poll(deadline - time.monotonic()):
+                    raise fail()
+            res = self._recv_bytes()
+            t_ns = time.monotonic_ns()  # before a blocked putter can take the freed slot
+            self._sem.release()
+        finally:
+            self._rlock.release()
+        return _unpack_got(name, res, t_ns)
+
+    def close(self):
+        super().close()
+        emit("queue_closed", self.trace_name)
+
+    @staticmethod
+    def _on_queue_feeder_error(e, obj):
+        # The feeder thread could not send the item (e.g. it cannot be pickled): it is lost.
+        mid, item = obj
+        emit("put_failed", None, mid, {**_error(e), "lost": True})
+        mpq.Queue._on_queue_feeder_error(e, item)
+
+
+def _unpack_got(name: str, res: bytes, t_ns: int):
+    """Unpickle a got item and report it, stamped with the time it left the channel."""
+    try:
+        mid, obj = ForkingPickler.loads(res)
+    except Exception as exc:
+        emit("get_failed", name, None, _error(exc))
+        raise
+    emit("message_got", name, mid, {"preview": preview(obj)}, t_ns=t_ns)
+    return obj
+
+
+class Queue(_TracedQueue, mpq.Queue):
+    """`multiprocessing.queues.Queue`, traced."""
+
+
+class JoinableQueue(_TracedQueue, mpq.JoinableQueue):
+    """`multiprocessing.queues.JoinableQueue`, traced."""
+
+    def _enqueue(self, item):
+        with self._notempty, self._cond:
+            if self._thread is None:
+                self._start_thread()
+            self._buffer.append(item)
+            self._unfinished_tasks.release()
+            self._notempty.notify()
+
+    def task_done(self):
+        if trace._sink is None:
+            return super().task_done()
+        with self._cond:
+            if not self._unfinished_tasks.acquire(False):
+                emit("task_done_failed", self.trace_name, None, {"error": "ValueError"})
+                raise ValueError("task_done() called too many times")
+            emit("task_done", self.trace_name, None,
+                 {"unfinished": self._unfinished_tasks._semlock._get_value()})
+            if self._unfinished_tasks._semlock._is_zero():
+                self._cond.notify_all()
+
+    def join(self):
+        if trace._sink is None:
+            return super().join()
+        with self._cond:
+            if not self._unfinished_tasks._semlock._is_zero():
+                emit("join_blocked", self.trace_name, None,
+                     {"unfinished": self._unfinished_tasks._semlock._get_value()})
+                self._cond.wait()
+        emit("join_returned", self.trace_name)
+
+
+class SimpleQueue(mpq.SimpleQueue):
+    """`multiprocessing.queues.SimpleQueue`, traced. Its put writes straight to the pipe, so it
+    blocks only when the pipe is full."""
+
+    def __init__(self, *, ctx):
+        super().__init__(ctx=ctx)
+        self.trace_name = auto_name("simplequeue")
+
+    def __getstate__(self):
+        return super().__getstate__(), self.trace_name
+
+    def __setstate__(self, state):
+        base, self.trace_name = state
+        super().__setstate__(base)
+
+    def put(self, obj):
+        if trace._sink is None:
+            return super().put((None, obj))
+        name, mid = self.trace_name, trace.new_message_id()
+        data = ForkingPickler.dumps((mid, obj))
+        blocked = not self._wlock.acquire(False)
+        if blocked:
+            emit("put_blocked", name, mid, {"timeout": None, "preview": preview(obj)})
+            self._wlock.acquire()
+        try:
+            fd = self._writer.fileno()
+            if not writable(fd):  # the pipe is full: wait for a reader to make room
+                if not blocked:
+                    emit("put_blocked", name, mid, {"timeout": None, "preview": preview(obj)})
+                writable(fd, None)
+            emit("message_put", name, mid, {"preview": preview(obj)})
+            try:
+                self._writer.send_bytes(data)
+            except Exception as exc:
+                emit("put_failed", name, mid, _error(exc))
+                raise
+        finally:
+            self._wlock.release()
+
+    def get(self):
+        if trace._sink is None:
+            return super().get()[1]
+        name = self.trace_name
+        blocked = not self._rlock.acquire(False)
+        if blocked:
+            emit("get_blocked", name, None, {"timeout": None})
+            self._rlock.acquire()
+        try:
+            if not blocked and not self._poll():
+                emit("get_blocked", name, None, {"timeout": None})
+            res = self._reader.recv_bytes()
+            t_ns = time.monotonic_ns()
+        finally:
+            self._rlock.release()
+        return _unpack_got(name, res, t_ns)
+
+    def close(self):
+        super().close()
+        emit("queue_closed", self.trace_name)

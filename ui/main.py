@@ -1,0 +1,19 @@
+"""The `ipcsim` command: subcommands run headless; no subcommand opens the window.
+
+Qt is imported only when a window is wanted, so headless subcommands work without a display.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from ui.app import run_app
+
+    return run_app(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

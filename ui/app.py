@@ -17,11 +17,7 @@ class MainWindow(QMainWindow):
 
 
 def run_app(argv: list[str]) -> int:
-    app = QApplication.instance() or QApplication([sys_argv0(), *argv])
+    app = QApplication.instance() or QApplication(["ipcsim", *argv])
     window = MainWindow()
     window.show()
     return app.exec()
-
-
-def sys_argv0() -> str:
-    return "ipcsim"

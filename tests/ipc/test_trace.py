@@ -1,0 +1,292 @@
+"""What `ipc` reports, checked against real child processes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import time
+
+import pytest
+
+import ipc
+
+
+# -- child bodies (module level: picklable under spawn)
+
+
+def put_items(q, n):
+    for i in range(n):
+        q.put(f"item{i}")
+
+
+def get_with_permits(q, permits, n):
+    for _ in range(n):
+        permits.acquire()
+        q.get()
+
+
+def put_then_die(q, n):
+    for i in range(n):
+        q.put(i)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def sleep_forever():
+    while True:
+        time.sleep(60)
+
+
+def fail():
+    raise KeyError("no such item")
+
+
+def start_daemon_and_end(ctx_name):
+    ctx = ipc.get_context(ctx_name)
+    running = ctx.Event()
+    daemon = ctx.Process(target=signal_then_sleep, args=(running,), name="D", daemon=True)
+    daemon.start()
+    running.wait()
+    # ends here: multiprocessing's exit handler terminates the daemon
+
+
+def signal_then_sleep(running):
+    running.set()
+    sleep_forever()
+
+
+def echo_once(conn):
+    conn.send(["echo", conn.recv()])
+
+
+# -- queues
+
+
+def test_bounded_queue_blocks_the_producer_exactly_when_full(trace, ctx):
+    """Queue(2), 5 items, a consumer allowed one get each time the producer is seen blocked."""
+    q = ctx.Queue(2)
+    q.trace_name = "q"
+    permits = ctx.Semaphore(0)
+    producer = ctx.Process(target=put_items, args=(q, 5), name="P")
+    consumer = ctx.Process(target=get_with_permits, args=(q, permits, 5), name="C")
+    producer.start()
+    consumer.start()
+    for blocked in range(1, 4):
+        trace.wait_for(lambda t: len(t.of("put_blocked")) == blocked)
+        permits.release()
+    permits.release()
+    permits.release()
+    producer.join()
+    consumer.join()
+    trace.wait_for(lambda t: len(t.of("message_got")) == 5)
+
+    blocked = trace.of("put_blocked")
+    puts = trace.of("message_put", obj="q")
+    gots = trace.of("message_got", obj="q")
+    assert [e.detail["preview"] for e in blocked] == ["'item2'", "'item3'", "'item4'"]
+    assert all(e.process == "P" for e in blocked + puts) and all(e.process == "C" for e in gots)
+    ids = [e.message for e in puts]
+    assert len(set(ids)) == 5 and None not in ids
+    assert [e.message for e in gots] == ids  # each id got once, in FIFO order
+    # each blocked put completes with the same message id, after a get freed a slot
+    for b in blocked:
+        done = next(e for e in puts if e.message == b.message)
+        assert any(b.t_ns < g.t_ns < done.t_ns for g in gots)
+    # the queue never holds more than maxsize in the trace's own order
+    depth = 0
+    for e in trace.ordered():
+        depth += {"message_put": 1, "message_got": -1}.get(e.kind, 0) if e.object == "q" else 0
+        assert 0 <= depth <= 2
+
+
+def test_put_events_survive_sigkill(trace, ctx):
+    q = ctx.Queue()
+    victim = ctx.Process(target=put_then_die, args=(q, 1000), name="victim")
+    victim.start()
+    victim.join()
+    assert victim.exitcode == -signal.SIGKILL
+    trace.wait_for(lambda t: any(s.process == "victim" for s in t.ended))
+    puts = trace.of("message_put")
+    assert len(puts) == 1000
+    assert [e.seq for e in trace.events if e.process == "victim"] == list(range(1, 1002))  # started + 1000 puts
+    exited = trace.wait_for(lambda t: t.of("process_exited"))
+    assert exited[-1].detail == {"exitcode": -9, "pid": victim.pid, "reported_by": "parent",
+                                 "signal": "SIGKILL"}
+
+
+def test_nowait_and_timeouts_fail_as_multiprocessing_does(trace):
+    q = ipc.Queue(1)
+    q.trace_name = "q"
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    q.put("A")
+    with pytest.raises(queue.Full):
+        q.put_nowait("B")
+    start = time.monotonic()
+    with pytest.raises(queue.Full):
+        q.put("C", timeout=0.3)
+    assert time.monotonic() - start >= 0.3
+    assert q.get() == "A"
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.2)
+    assert trace.wait_for(lambda t: len(t.of("get_failed")) == 2)
+    assert trace.kinds() == [
+        "get_failed",  # get_nowait: no blocked state, it fails at once
+        "message_put",
+        "put_failed",  # put_nowait on a full queue
+        "put_blocked", "put_failed",  # put(timeout=0.3)
+        "message_got",
+        "get_blocked", "get_failed",  # get(timeout=0.2)
+    ]
+    blocked, failed = trace.of("put_blocked")[0], trace.of("put_failed")[1]
+    assert blocked.message == failed.message and blocked.detail["timeout"] == 0.3
+    assert failed.t_ns - blocked.t_ns >= 0.3e9
+    assert {e.detail["error"] for e in trace.of("put_failed", "get_failed")} == {"Full", "Empty"}
+
+
+def test_joinable_queue_counts_tasks_and_reports_join(trace):
+    q = ipc.JoinableQueue()
+    q.trace_name = "jq"
+    for item in "ab":
+        q.put(item)
+    for _ in "ab":
+        q.get()
+        q.task_done()
+    q.join()  # nothing unfinished: returns without blocking
+    with pytest.raises(ValueError, match="task_done"):
+        q.task_done()
+    trace.wait_for(lambda t: t.of("task_done_failed"))
+    assert [e.detail["unfinished"] for e in trace.of("task_done")] == [1, 0]
+    assert trace.of("join_returned") and not trace.of("join_blocked")
+
+
+def test_join_blocks_until_the_last_task_is_done(trace, ctx):
+    q = ctx.JoinableQueue()
+    q.put("x")
+    worker = ctx.Process(target=_get_and_finish, args=(q,), name="W")
+    worker.start()
+    q.join()
+    worker.join()
+    trace.wait_for(lambda t: t.of("join_returned"))
+    kinds = [k for k in trace.kinds() if k in {"join_blocked", "task_done", "join_returned"}]
+    assert kinds in (["join_blocked", "task_done", "join_returned"], ["task_done", "join_returned"])
+
+
+def _get_and_finish(q):
+    q.get()
+    q.task_done()
+
+
+def test_simple_queue_is_traced(trace, ctx):
+    q = ctx.SimpleQueue()
+    q.trace_name = "sq"
+    producer = ctx.Process(target=put_items, args=(q, 3), name="P")
+    producer.start()
+    got = [q.get() for _ in range(3)]
+    producer.join()
+    assert got == ["item0", "item1", "item2"]
+    trace.wait_for(lambda t: len(t.of("message_got", obj="sq")) == 3)
+    assert [e.message for e in trace.of("message_put")] == [e.message for e in trace.of("message_got")]
+
+
+# -- pipes
+
+
+def test_duplex_pipe_carries_ids_both_ways(trace, ctx):
+    here, there = ctx.Pipe()
+    child = ctx.Process(target=echo_once, args=(there,), name="E")
+    child.start()
+    here.send(list(range(3)))
+    assert here.recv() == ["echo", [0, 1, 2]]
+    child.join()
+    trace.wait_for(lambda t: len(t.of("message_received")) == 2)
+    sent, received = trace.of("message_sent"), trace.of("message_received")
+    assert [(e.process, e.detail["end"]) for e in sent] == [("MainProcess", "1"), ("E", "2")]
+    assert [(e.process, e.detail["end"]) for e in received] == [("E", "2"), ("MainProcess", "1")]
+    assert [e.message for e in sent] == [e.message for e in received]
+    assert all(s.t_ns < r.t_ns for s, r in zip(sent, received))
+
+
+def test_one_way_pipe_refuses_to_send_on_its_receive_end(trace):
+    receive_end, send_end = ipc.Pipe(duplex=False)
+    with pytest.raises(OSError, match="read-only"):
+        receive_end.send("x")
+    send_end.send_bytes(b"raw")
+    assert receive_end.recv_bytes() == b"raw"
+    receive_end.close()
+    trace.wait_for(lambda t: t.of("connection_closed"))
+    error = trace.of("connection_error")[0]
+    assert error.detail["error"] == "OSError" and error.detail["end"] == "1"
+    assert trace.kinds() == ["connection_error", "message_sent", "message_received",
+                             "connection_closed"]
+
+
+def test_recv_on_a_closed_peer_raises_eof(trace):
+    a, b = ipc.Pipe()
+    b.close()
+    with pytest.raises(EOFError):
+        a.recv()
+    trace.wait_for(lambda t: t.of("connection_error"))
+    assert trace.of("connection_error")[0].detail["error"] == "EOFError"
+
+
+# -- processes
+
+
+def test_terminated_process_exits_minus_15(trace, ctx):
+    p = ctx.Process(target=sleep_forever, name="R")
+    p.start()
+    trace.wait_for(lambda t: t.of("process_started"))
+    p.terminate()
+    p.join()
+    assert p.exitcode == -15
+    trace.wait_for(lambda t: t.of("process_exited"))
+    assert [e.kind for e in trace.ordered() if e.object == "R"] == [
+        "process_start_requested", "process_started", "process_terminate_requested",
+        "process_exited",
+    ]
+    assert trace.of("process_exited")[0].detail["signal"] == "SIGTERM"
+
+
+def test_failure_is_reported_with_its_traceback(trace, ctx):
+    p = ctx.Process(target=fail, name="F")
+    p.start()
+    p.join()
+    assert p.exitcode == 1
+    failed = trace.wait_for(lambda t: t.of("process_failed"))[0]
+    assert failed.detail["error"] == "KeyError" and "raise KeyError" in failed.detail["traceback"]
+    exited = trace.wait_for(lambda t: t.of("process_exited"))
+    assert [e.detail["exitcode"] for e in exited] == [1]  # reported once, by the child itself
+
+
+def test_daemon_is_reported_killed_at_its_parents_exit(trace, ctx):
+    parent = ctx.Process(target=start_daemon_and_end, args=(ctx.get_start_method(),), name="M")
+    parent.start()
+    parent.join()
+    trace.wait_for(lambda t: len(t.of("process_exited")) == 2)
+    d = [(e.kind, e.process) for e in trace.ordered() if e.object == "D"]
+    assert d == [
+        ("process_start_requested", "M"), ("process_started", "D"),
+        ("daemon_killed_at_exit", "M"), ("process_exited", "M"),
+    ]
+    assert trace.of("process_exited", obj="D")[0].detail["exitcode"] == -15
+
+
+def test_collector_reports_each_stream_end(trace, ctx):
+    q = ctx.SimpleQueue()
+    procs = [ctx.Process(target=put_items, args=(q, 0), name=f"S{i}") for i in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    trace.wait_for(lambda t: {s.process for s in t.ended} >= {"S0", "S1", "S2"})
+
+
+def test_untraced_operations_emit_nothing():
+    assert not ipc.trace.enabled()
+    q = ipc.Queue()
+    q.put({"a": 1})
+    assert q.get() == {"a": 1}
+    a, b = ipc.Pipe()
+    a.send("x")
+    assert b.recv() == "x"

@@ -238,8 +238,9 @@ class _Conn:
 class Collector:
     """Receives every process's event stream on a background thread.
 
-    :meth:`drain` hands over what has arrived so far and never blocks. `on_events`, if given, is
-    called on the collector thread with each decoded batch (e.g. to append it to a trace file).
+    Without `on_events`, events are kept until :meth:`drain` hands them over (it never blocks).
+    With `on_events`, each decoded batch goes to that callback instead, on the collector thread
+    (e.g. to append it to a trace file and to a view's inbox); only stream ends are kept.
     """
 
     def __init__(self, on_events: Callable[[list[Event]], None] | None = None):
@@ -255,6 +256,7 @@ class Collector:
         self._ended: list[Stream] = []
         self._open: dict[int, Stream] = {}
         self._total = 0
+        self._notes = 0
         self._stop_r, self._stop_w = os.pipe()
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="ipc-trace-collector", daemon=True)
@@ -278,6 +280,22 @@ class Collector:
     def received(self) -> int:
         """How many events have been received in total."""
         return self._total
+
+    def note(self, kind: str, obj: str | None = None, detail=None, process: str = "ipcsim",
+             t_ns: int | None = None) -> Event:
+        """Record an event observed by the collecting program itself (e.g. "run_stopped")."""
+        with self._cond:
+            self._notes += 1
+            seq = self._notes
+        t_ns = time.monotonic_ns() if t_ns is None else t_ns
+        event = Event(t_ns, os.getpid(), seq, process, kind, obj, None, detail)
+        self._publish([event], [])
+        return event
+
+    def wait_streams_ended(self, timeout: float | None = None) -> bool:
+        """Wait until every process that connected has closed its stream (or `timeout`)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._open, timeout)
 
     def open_streams(self) -> list[Stream]:
         with self._cond:
@@ -378,12 +396,14 @@ class Collector:
     def _publish(self, events: list[Event], ended: list[Stream]) -> None:
         if not events and not ended:
             return
+        count = len(events)
         if events and self._on_events is not None:
             self._on_events(events)
+            events = []
         with self._cond:
             self._events.extend(events)
             self._ended.extend(ended)
-            self._total += len(events)
+            self._total += count
             for stream in ended:
                 self._open.pop(stream.pid, None)
             self._cond.notify_all()

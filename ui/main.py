@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import sys
 
+from simulator import cli
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if cli.is_command(argv):
+        return cli.main(argv)
     from ui.app import run_app
 
     return run_app(argv)

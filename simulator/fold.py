@@ -1,0 +1,520 @@
+"""The fold: from a run's events to a snapshot of everything at one moment.
+
+The live view, the replay scrubber, the plots, the headless renderer and the command line's
+summary all call this one fold, so what is shown live and what is shown in replay cannot differ.
+
+Process states (`ProcessState.state`):
+
+=================  =========================================================================
+``not_started``    main has not called ``start()`` yet
+``starting``       ``start()`` was called; the child has not reported yet
+``running``        running its own code
+``sleeping``       in a pause (start delay, interval between items, main's ``sleep``)
+``working``        working on an item it got (``holding`` says which)
+``blocked``        inside an operation that could not complete at once: ``op`` is ``put``,
+                   ``get``, ``send``, ``recv``, ``queue_join`` or ``join``; ``waits_on`` names
+                   the channel (or, for ``join``, the process)
+``finished``       exited with code 0
+``failed``         exited with a positive code (``error`` holds the exception, if one was raised)
+``terminated``     ended by a signal (``exitcode`` is minus the signal: -15 for ``terminate()``)
+``daemon_killed``  a daemon terminated by main's exit handler at the end of the program
+``stopped``        still alive when the run was stopped (Stop, timeout): killed with the run
+=================  =========================================================================
+
+Message locations (`MessageState.where`): ``held`` by a process (it is putting it, or has got
+it and is working on it), ``queue`` / ``pipe`` (inside the channel), and, once settled,
+``delivered``, ``dropped`` (a put that failed: the item never entered the channel) or ``lost``
+(held by a process that was killed, or dropped by a feeder thread). Settled messages are
+counted in `Snapshot.counts` rather than kept, so snapshots stay small for long runs.
+
+Seeking: `Timeline` keeps a checkpoint every `CHECKPOINT_EVERY` events, so `state_at(t)`
+copies one checkpoint and applies at most that many events.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+from ipc.trace import Event
+
+from .scenario import Scenario
+
+MAIN = "main"
+CHECKPOINT_EVERY = 2048
+
+ENDED = ("finished", "failed", "terminated", "daemon_killed", "stopped")
+
+
+@dataclass
+class ProcessState:
+    name: str
+    state: str = "not_started"
+    op: str | None = None
+    waits_on: str | None = None
+    holding: str | None = None  # message id
+    exitcode: int | None = None
+    error: str | None = None
+    pid: int | None = None
+    step: str | None = None  # main only: the step it is on
+    since_ns: int = 0  # when it entered `state`
+    terminate_requested: bool = False
+    killed_at_exit: bool = False
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in ENDED and self.state != "not_started"
+
+
+@dataclass
+class ChannelState:
+    name: str
+    kind: str  # "queue" or "pipe"
+    queue_type: str | None = None
+    maxsize: int = 0
+    contents: list[str] = field(default_factory=list)  # queue: message ids, oldest first
+    in_flight: dict[str, list[str]] = field(default_factory=dict)  # pipe: sending end -> ids
+    unfinished: int = 0  # JoinableQueue: puts not yet matched by task_done()
+    closed: bool = False
+
+    def depth(self) -> int:
+        return len(self.contents) + sum(len(v) for v in self.in_flight.values())
+
+
+class MessageState(NamedTuple):
+    id: str
+    preview: str
+    source: str  # the process that put or sent it
+    where: str  # "held", "queue", "pipe"
+    at: str  # the process holding it, or the channel it is in
+    channel: str | None = None
+
+
+@dataclass
+class Snapshot:
+    t_ns: int
+    run: str = "not_started"  # "running", then "finished", "stopped", "timeout" or "failed"
+    processes: dict[str, ProcessState] = field(default_factory=dict)
+    channels: dict[str, ChannelState] = field(default_factory=dict)
+    messages: dict[str, MessageState] = field(default_factory=dict)  # unsettled only
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("put", "got", "sent", "received", "delivered", "dropped", "lost", "task_done"), 0))
+    events: int = 0  # how many events have been folded in
+
+    def copy(self) -> "Snapshot":
+        return Snapshot(
+            self.t_ns, self.run,
+            {k: replace(v) for k, v in self.processes.items()},
+            {k: replace(v, contents=list(v.contents),
+                        in_flight={e: list(ids) for e, ids in v.in_flight.items()})
+             for k, v in self.channels.items()},
+            dict(self.messages), dict(self.counts), self.events,
+        )
+
+    def process(self, name: str) -> ProcessState:
+        if name not in self.processes:  # a process the scenario does not name (e.g. a pool worker)
+            self.processes[name] = ProcessState(name)
+        return self.processes[name]
+
+
+def initial_snapshot(scenario: Scenario, t_ns: int = 0) -> Snapshot:
+    snap = Snapshot(t_ns)
+    snap.processes[MAIN] = ProcessState(MAIN)
+    for node in scenario.processes():
+        snap.processes[node.id] = ProcessState(node.id)
+    for node in scenario.channels():
+        if node.kind == "pipe":
+            snap.channels[node.id] = ChannelState(node.id, "pipe", in_flight={"1": [], "2": []})
+        else:
+            snap.channels[node.id] = ChannelState(node.id, "queue", node.queue_type, node.maxsize)
+    return snap
+
+
+# --------------------------------------------------------------------------- applying events
+
+
+def apply(snap: Snapshot, e: Event) -> None:
+    """Fold one event into `snap` (events must come in `recording.sort_key` order)."""
+    snap.t_ns = e.t_ns
+    snap.events += 1
+    handler = _HANDLERS.get(e.kind)
+    if handler is not None:
+        handler(snap, e)
+
+
+def _set(snap: Snapshot, name: str, state: str, t_ns: int, op=None, waits_on=None) -> ProcessState:
+    p = snap.process(name)
+    if p.state in ENDED:
+        return p
+    if p.state != state or p.op != op:
+        p.since_ns = t_ns
+    p.state, p.op, p.waits_on = state, op, waits_on
+    return p
+
+
+def _settle(snap: Snapshot, mid: str | None, outcome: str) -> None:
+    if mid is not None and snap.messages.pop(mid, None) is not None:
+        snap.counts[outcome] += 1
+
+
+def _hold(snap: Snapshot, e: Event, where="held") -> None:
+    """The emitting process now holds message e.message (it got it, or is about to put it)."""
+    p = snap.process(e.process)
+    if p.holding is not None and p.holding != e.message:
+        held = snap.messages.get(p.holding)
+        if held is not None and held.where == "held" and held.at == e.process:
+            _settle(snap, p.holding, "delivered")
+    p.holding = e.message
+
+
+def _preview(e: Event) -> str:
+    return (e.detail or {}).get("preview", "")
+
+
+# -- runs and processes
+
+
+def _run_started(snap, e):
+    snap.run = "running"
+    snap.processes[MAIN].state = "running"
+    snap.processes[MAIN].since_ns = e.t_ns
+
+
+def _run_stopped(snap, e):
+    reason = (e.detail or {}).get("reason", "finished")
+    snap.run = reason
+    for p in snap.processes.values():
+        if p.alive:
+            if p.name == MAIN and reason == "finished":
+                _set(snap, MAIN, "finished", e.t_ns)
+                p.exitcode = (e.detail or {}).get("exitcode")
+            else:
+                p.state, p.since_ns, p.op, p.waits_on = "stopped", e.t_ns, None, None
+                _lose_held(snap, p)
+
+
+def _start_requested(snap, e):
+    _set(snap, e.object, "starting", e.t_ns)
+
+
+def _started(snap, e):
+    p = _set(snap, e.object, "running", e.t_ns)
+    p.pid = e.pid
+
+
+def _terminate_requested(snap, e):
+    snap.process(e.object).terminate_requested = True
+
+
+def _daemon_killed(snap, e):
+    snap.process(e.object).killed_at_exit = True
+
+
+def _failed(snap, e):
+    d = e.detail or {}
+    snap.process(e.object).error = f"{d.get('error')}: {d.get('reason', '')}".rstrip(": ")
+
+
+def _exited(snap, e):
+    p = snap.process(e.object)
+    if p.state in ENDED:
+        return
+    code = (e.detail or {}).get("exitcode")
+    p.exitcode = code
+    if code == 0:
+        state = "finished"
+    elif code is not None and code > 0:
+        state = "failed"
+    else:
+        state = "daemon_killed" if p.killed_at_exit else "terminated"
+    _set(snap, e.object, state, e.t_ns)
+    if state == "finished":
+        _settle(snap, p.holding, "delivered")
+    else:
+        _lose_held(snap, p)
+    p.holding = None
+
+
+def _lose_held(snap, p: ProcessState) -> None:
+    held = snap.messages.get(p.holding) if p.holding else None
+    if held is not None and held.where == "held":
+        _settle(snap, p.holding, "lost")
+
+
+# -- queues
+
+
+def _put_blocked(snap, e):
+    _set(snap, e.process, "blocked", e.t_ns, "put", e.object)
+    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "held", e.process, e.object)
+    _hold(snap, e)
+
+
+def _message_put(snap, e):
+    _set(snap, e.process, "running", e.t_ns)
+    ch = snap.channels.get(e.object)
+    if ch is None:
+        ch = snap.channels[e.object] = ChannelState(e.object, "queue")
+    ch.contents.append(e.message)
+    if ch.queue_type == "JoinableQueue":
+        ch.unfinished += 1
+    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "queue", e.object, e.object)
+    snap.counts["put"] += 1
+    p = snap.process(e.process)
+    if p.holding == e.message:
+        p.holding = None
+
+
+def _put_failed(snap, e):
+    d = e.detail or {}
+    if d.get("lost"):  # the feeder thread could not send an item that was already put
+        msg = snap.messages.get(e.message)
+        if msg is not None and msg.where == "queue":
+            snap.channels[msg.at].contents.remove(e.message)
+        _settle(snap, e.message, "lost")
+        return
+    _set(snap, e.process, "running", e.t_ns)
+    snap.messages.setdefault(e.message, MessageState(e.message, _preview(e), e.process, "held", e.process, e.object))
+    _settle(snap, e.message, "dropped")
+    p = snap.process(e.process)
+    if p.holding == e.message:
+        p.holding = None
+
+
+def _get_blocked(snap, e):
+    _set(snap, e.process, "blocked", e.t_ns, "get", e.object)
+
+
+def _message_got(snap, e):
+    _set(snap, e.process, "running", e.t_ns)
+    ch = snap.channels.get(e.object)
+    msg = snap.messages.get(e.message)
+    if ch is not None and e.message in ch.contents:
+        ch.contents.remove(e.message)
+    source = msg.source if msg else "?"
+    snap.messages[e.message] = MessageState(e.message, _preview(e), source, "held", e.process, e.object)
+    snap.counts["got"] += 1
+    _hold(snap, e)
+
+
+def _get_failed(snap, e):
+    _set(snap, e.process, "running", e.t_ns)
+
+
+def _task_done(snap, e):
+    ch = snap.channels.get(e.object)
+    if ch is not None:
+        ch.unfinished = (e.detail or {}).get("unfinished", max(ch.unfinished - 1, 0))
+    snap.counts["task_done"] += 1
+    p = snap.process(e.process)
+    _settle(snap, p.holding, "delivered")
+    p.holding = None
+
+
+def _join_blocked(snap, e):
+    _set(snap, e.process, "blocked", e.t_ns, "queue_join", e.object)
+
+
+def _running(snap, e):
+    _set(snap, e.process, "running", e.t_ns)
+
+
+def _queue_closed(snap, e):
+    if e.object in snap.channels:
+        snap.channels[e.object].closed = True
+
+
+# -- pipes
+
+
+def _pipe(snap, name) -> ChannelState:
+    ch = snap.channels.get(name)
+    if ch is None:
+        ch = snap.channels[name] = ChannelState(name, "pipe", in_flight={"1": [], "2": []})
+    return ch
+
+
+def _send_blocked(snap, e):
+    _set(snap, e.process, "blocked", e.t_ns, "send", e.object)
+    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "held", e.process, e.object)
+    _hold(snap, e)
+
+
+def _message_sent(snap, e):
+    _set(snap, e.process, "running", e.t_ns)
+    end = str((e.detail or {}).get("end"))
+    _pipe(snap, e.object).in_flight.setdefault(end, []).append(e.message)
+    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "pipe", e.object, e.object)
+    snap.counts["sent"] += 1
+    p = snap.process(e.process)
+    if p.holding == e.message:
+        p.holding = None
+
+
+def _recv_blocked(snap, e):
+    _set(snap, e.process, "blocked", e.t_ns, "recv", e.object)
+
+
+def _message_received(snap, e):
+    _set(snap, e.process, "running", e.t_ns)
+    for ids in _pipe(snap, e.object).in_flight.values():
+        if e.message in ids:
+            ids.remove(e.message)
+            break
+    msg = snap.messages.get(e.message)
+    source = msg.source if msg else "?"
+    snap.messages[e.message] = MessageState(e.message, _preview(e), source, "held", e.process, e.object)
+    snap.counts["received"] += 1
+    _hold(snap, e)
+
+
+def _connection_error(snap, e):
+    d = e.detail or {}
+    p = _set(snap, e.process, "running", e.t_ns)
+    p.error = f"{d.get('error')}: {d.get('reason', '')}".rstrip(": ")
+
+
+# -- main's steps and pauses
+
+
+def _step_started(snap, e):
+    d = e.detail or {}
+    main = snap.process(e.process)
+    main.step = e.object
+    if d.get("op") == "join":
+        _set(snap, e.process, "blocked", e.t_ns, "join", d.get("target"))
+    elif d.get("op") == "sleep":
+        _set(snap, e.process, "sleeping", e.t_ns)
+
+
+def _step_finished(snap, e):
+    _set(snap, e.process, "running", e.t_ns)
+
+
+def _sleep_started(snap, e):
+    _set(snap, e.process, "sleeping", e.t_ns)
+
+
+def _work_started(snap, e):
+    _set(snap, e.process, "working", e.t_ns)
+
+
+_HANDLERS = {
+    "run_started": _run_started,
+    "run_stopped": _run_stopped,
+    "process_start_requested": _start_requested,
+    "process_started": _started,
+    "process_terminate_requested": _terminate_requested,
+    "daemon_killed_at_exit": _daemon_killed,
+    "process_failed": _failed,
+    "process_exited": _exited,
+    "put_blocked": _put_blocked,
+    "message_put": _message_put,
+    "put_failed": _put_failed,
+    "get_blocked": _get_blocked,
+    "message_got": _message_got,
+    "get_failed": _get_failed,
+    "task_done": _task_done,
+    "task_done_failed": _running,
+    "join_blocked": _join_blocked,
+    "join_returned": _running,
+    "queue_closed": _queue_closed,
+    "send_blocked": _send_blocked,
+    "message_sent": _message_sent,
+    "recv_blocked": _recv_blocked,
+    "message_received": _message_received,
+    "connection_error": _connection_error,
+    "main_step_started": _step_started,
+    "main_step_finished": _step_finished,
+    "sleep_started": _sleep_started,
+    "sleep_finished": _running,
+    "work_started": _work_started,
+    "work_finished": _running,
+}
+
+
+# --------------------------------------------------------------------------- the timeline
+
+
+def sort_key(event: Event):
+    return (event.t_ns, event.pid, event.seq)
+
+
+class Timeline:
+    """A run's events in time order, growing while the run is live, with `state_at(t)`.
+
+    Events from different processes can arrive slightly out of order; `extend` puts each in its
+    place and drops the checkpoints it invalidates, so live and replay fold identically.
+    """
+
+    def __init__(self, scenario: Scenario, events: list[Event] = ()):
+        self.scenario = scenario
+        self.events: list[Event] = []
+        self._times: list[int] = []
+        self._checkpoints: list[Snapshot] = [initial_snapshot(scenario)]  # [k]: after k*N events
+        self._head = self._checkpoints[0].copy()  # the state after every event so far
+        self.extend(list(events))
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def start_ns(self) -> int:
+        return self.events[0].t_ns if self.events else 0
+
+    @property
+    def end_ns(self) -> int:
+        return self.events[-1].t_ns if self.events else 0
+
+    def extend(self, events: list[Event]) -> None:
+        if not events:
+            return
+        events = sorted(events, key=sort_key)
+        first = len(self.events)
+        if self.events and sort_key(events[0]) < sort_key(self.events[-1]):
+            merged = self.events + events
+            merged.sort(key=sort_key)
+            first = next(i for i, (a, b) in enumerate(zip(self.events, merged)) if a is not b)
+            self.events = merged
+            self._times = [e.t_ns for e in merged]
+            del self._checkpoints[first // CHECKPOINT_EVERY + 1:]
+            self._head = self._state_after(len(self._checkpoints) * CHECKPOINT_EVERY - CHECKPOINT_EVERY)
+            first = self._head.events
+        else:
+            self.events.extend(events)
+            self._times.extend(e.t_ns for e in events)
+        head = self._head
+        for i in range(first, len(self.events)):
+            apply(head, self.events[i])
+            if (i + 1) % CHECKPOINT_EVERY == 0:
+                self._checkpoints.append(head.copy())
+
+    def _state_after(self, n: int) -> Snapshot:
+        """The state after the first `n` events."""
+        k = min(n // CHECKPOINT_EVERY, len(self._checkpoints) - 1)
+        snap = self._checkpoints[k].copy()
+        for e in self.events[k * CHECKPOINT_EVERY:n]:
+            apply(snap, e)
+        return snap
+
+    def index_at(self, t_ns: int) -> int:
+        """How many events happened at or before `t_ns`."""
+        return bisect.bisect_right(self._times, t_ns)
+
+    def state_at(self, t_ns: int) -> Snapshot:
+        """Everything as it was at time `t_ns` (monotonic ns, as in the events)."""
+        n = self.index_at(t_ns)
+        if n == len(self.events):
+            snap = self._head.copy()
+        else:
+            snap = self._state_after(n)
+        snap.t_ns = t_ns
+        return snap
+
+    def state_after(self, n: int) -> Snapshot:
+        """Everything as it was after the first `n` events (for stepping event by event)."""
+        return self._head.copy() if n >= len(self.events) else self._state_after(n)
+
+    def final(self) -> Snapshot:
+        return self._head.copy()

@@ -1,0 +1,58 @@
+"""No process of a run outlives the program that started it.
+
+Three layers, so that any one process can be SIGKILLed without leaving orphans:
+
+* the caller starts the runner in its own session (process group); Stop kills that whole group
+  at once, and the caller sweeps the group again whenever the runner ends, however it ended;
+* the runner holds the read end of a pipe from the caller (its stdin) and kills its own process
+  group when that pipe reaches end-of-file, which is exactly when the caller dies;
+* every process of the run asks the kernel (PR_SET_PDEATHSIG) for SIGKILL when its parent dies,
+  covering a runner that was itself SIGKILLed while its caller also died.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux only; else a no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def kill_group_when_caller_exits(stream=None) -> None:
+    """Start a thread that kills this process group as soon as `stream` (stdin) hits EOF."""
+    fd = (stream or sys.stdin).fileno()
+
+    def watch() -> None:
+        while True:
+            try:
+                if not os.read(fd, 4096):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="caller-lifeline", daemon=True).start()
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL every process left in the group `pgid` (nothing if it is already empty)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

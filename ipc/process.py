@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 import traceback
+import weakref
 from multiprocessing import context as mpctx
 from multiprocessing import sharedctypes, util
 
@@ -44,9 +45,10 @@ class _TracedProcess:
             method = self._start_method or multiprocessing.get_start_method()
             emit("process_start_requested", self.name, None,
                  {"start_method": method, "daemon": self.daemon})
-            if self.daemon:
-                _announce_daemon_kills_at_exit()
+            _register_exit_hooks()
         super().start()
+        if self._trace_address is not None:
+            _started.add(self)
 
     def terminate(self):
         emit("process_terminate_requested", self.name, None, {"pid": self.pid})
@@ -125,23 +127,36 @@ def _exit_detail(code: int, pid: int | None, reported_by: str) -> dict:
     return detail
 
 
-_daemon_hook_pid = None
+_started: "weakref.WeakSet[_TracedProcess]" = weakref.WeakSet()  # traced children of this process
+_hooks_pid = None
 
 
-def _announce_daemon_kills_at_exit() -> None:
-    """Once per process: just before multiprocessing's exit handler terminates the daemonic
-    children that are still alive (it runs finalizers of priority >= 0 first), report each one."""
-    global _daemon_hook_pid
-    if _daemon_hook_pid == os.getpid():
+def _register_exit_hooks() -> None:
+    """Once per process, two finalizers for multiprocessing's exit handler, which runs the
+    finalizers of priority >= 0, terminates the daemonic children still alive, joins the children
+    it still counts as active, and finally runs the remaining finalizers:
+
+    * priority 0 (just before the terminations): report each daemon about to be killed;
+    * priority -100 (the very last): report every traced child's exit, including those the
+      handler dropped without joining because they had already died.
+    """
+    global _hooks_pid
+    if _hooks_pid == os.getpid():
         return
-    _daemon_hook_pid = os.getpid()
+    _hooks_pid = os.getpid()
+    _started.clear()  # after a fork: the parent's children are not ours
 
-    def announce():
+    def announce_daemon_kills():
         for child in multiprocessing.active_children():
-            if child.daemon:
+            if child.daemon and child in _started:
                 emit("daemon_killed_at_exit", child.name, None, {"pid": child.pid})
 
-    util.Finalize(None, announce, exitpriority=0)
+    def observe_exits():
+        for child in list(_started):
+            child.exitcode  # polls, and reports the exit if nobody has
+
+    util.Finalize(None, announce_daemon_kills, exitpriority=0)
+    util.Finalize(None, observe_exits, exitpriority=-100)
 
 
 class Process(_TracedProcess, multiprocessing.Process):

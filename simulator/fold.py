@@ -158,14 +158,20 @@ def _settle(snap: Snapshot, mid: str | None, outcome: str) -> None:
         snap.counts[outcome] += 1
 
 
-def _hold(snap: Snapshot, e: Event, where="held") -> None:
-    """The emitting process now holds message e.message (it got it, or is about to put it)."""
+def _done_with_held(snap, e):
+    """Asking for the next item means the process is done with the one it holds."""
     p = snap.process(e.process)
-    if p.holding is not None and p.holding != e.message:
-        held = snap.messages.get(p.holding)
-        if held is not None and held.where == "held" and held.at == e.process:
-            _settle(snap, p.holding, "delivered")
-    p.holding = e.message
+    held = snap.messages.get(p.holding) if p.holding else None
+    if held is not None and held.where == "held" and held.at == e.process:
+        _settle(snap, p.holding, "delivered")
+    p.holding = None
+
+
+def _hold(snap: Snapshot, e: Event) -> None:
+    """The emitting process now holds message e.message (it got it, or is about to put it)."""
+    if snap.process(e.process).holding != e.message:
+        _done_with_held(snap, e)
+    snap.process(e.process).holding = e.message
 
 
 def _preview(e: Event) -> str:
@@ -283,6 +289,7 @@ def _put_failed(snap, e):
 
 
 def _get_blocked(snap, e):
+    _done_with_held(snap, e)
     _set(snap, e.process, "blocked", e.t_ns, "get", e.object)
 
 
@@ -299,6 +306,7 @@ def _message_got(snap, e):
 
 
 def _get_failed(snap, e):
+    _done_with_held(snap, e)
     _set(snap, e.process, "running", e.t_ns)
 
 
@@ -353,6 +361,7 @@ def _message_sent(snap, e):
 
 
 def _recv_blocked(snap, e):
+    _done_with_held(snap, e)
     _set(snap, e.process, "blocked", e.t_ns, "recv", e.object)
 
 

@@ -1,0 +1,64 @@
+"""Running scenarios for real in tests, and reading what they did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ipc.trace import Event
+from simulator import scenario_file
+from simulator.fold import Snapshot, Timeline
+from simulator.lessons import lesson_path
+from simulator.recording import read_trace
+from simulator.scenario import Document
+from simulator.session import Run
+
+
+@dataclass
+class Outcome:
+    outcome: str
+    timeline: Timeline
+    events: list[Event]
+    trace_path: Path
+
+    def of(self, kind: str, **match) -> list[Event]:
+        return [e for e in self.events if e.kind == kind
+                and all(getattr(e, k) == v for k, v in match.items())]
+
+    def first(self, kind: str, **match) -> Event:
+        found = self.of(kind, **match)
+        assert found, f"no {kind} {match} in the trace"
+        return found[0]
+
+    def at(self, event: Event) -> Snapshot:
+        """The state just after `event`."""
+        return self.timeline.state_after(self.events.index(event) + 1)
+
+    @property
+    def final(self) -> Snapshot:
+        return self.timeline.final()
+
+
+def run_document(document: Document, trace_path: Path, timeout: float = 60) -> Outcome:
+    run = Run(document, trace_path)
+    run.start()
+    outcome = run.wait(timeout)
+    recording = read_trace(trace_path)
+    return Outcome(outcome, Timeline(document.scenario, recording.events), recording.events, trace_path)
+
+
+@pytest.fixture(scope="session")
+def lesson_runs(tmp_path_factory):
+    """Each lesson run once per test session, on demand."""
+    cache: dict[str, Outcome] = {}
+    folder = tmp_path_factory.mktemp("lessons")
+
+    def run(number: int) -> Outcome:
+        path = lesson_path(number)
+        if path.stem not in cache:
+            cache[path.stem] = run_document(scenario_file.load(path), folder / f"{path.stem}.ipctrace")
+        return cache[path.stem]
+
+    return run

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from multiprocessing import context as mpctx
+from multiprocessing import get_context as _mp_get_context
 
 from . import connection, process, queues
 
@@ -50,5 +50,8 @@ _contexts = {"fork": ForkContext(), "spawn": SpawnContext(), "forkserver": ForkS
 
 def get_context(method=None):
     """Like `multiprocessing.get_context`; None means multiprocessing's current default method."""
-    concrete = multiprocessing.get_context(method)  # validates `method` exactly as multiprocessing does
+    # multiprocessing's own function, bound at import: it validates `method` exactly as
+    # multiprocessing does, and keeps working when `multiprocessing.get_context` is replaced by
+    # this very function (``import ipc as multiprocessing`` done by monkeypatching).
+    concrete = _mp_get_context(method)
     return _contexts[concrete.get_start_method()]

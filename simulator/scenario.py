@@ -18,6 +18,7 @@ Validation (see `simulator.scenario_file`) checks types with pydantic and the gr
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
@@ -229,11 +230,11 @@ def check(s: Scenario) -> list[str]:
             errors.append(f"scenario.nodes[{i}].id: duplicate id {node.id!r} (also nodes[{seen[node.id]}])")
         seen.setdefault(node.id, i)
         if node.kind == "producer":
-            errors += _check_payload(f"scenario.nodes[{i}].payload", node.payload, {"name", "i"})
+            errors += check_template(f"scenario.nodes[{i}].payload", node.payload, {"name", "i"})
             if node.interval.up_to is not None and node.interval.up_to < node.interval.seconds:
                 errors.append(f"scenario.nodes[{i}].interval.up_to: less than seconds")
         if node.kind == "worker":
-            errors += _check_payload(f"scenario.nodes[{i}].result", node.result, {"name", "i", "item"})
+            errors += check_template(f"scenario.nodes[{i}].result", node.result, {"name", "i", "item"})
         if node.kind == "queue" and node.queue_type == "SimpleQueue" and node.maxsize:
             errors.append(f"scenario.nodes[{i}].maxsize: a SimpleQueue has no maxsize")
 
@@ -250,9 +251,8 @@ def check(s: Scenario) -> list[str]:
     return errors
 
 
-def _check_payload(path: str, template: str, allowed: set[str]) -> list[str]:
-    import string
-
+def check_template(path: str, template: str, allowed: set[str]) -> list[str]:
+    """Errors for a payload template that uses anything but the `allowed` {fields}."""
     try:
         fields = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:

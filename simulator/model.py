@@ -140,13 +140,20 @@ class ScenarioModel:
         self._emit("node_changed", id=node_id, fields=sorted(changes))
         return old
 
+    def rename_problem(self, old: str, new: str) -> str | None:
+        """Why `old` cannot be renamed `new`, in one line, or None if it can."""
+        if not _ID.match(new):
+            return f"{new!r} is not a valid name: use letters, digits and _, not starting with a digit"
+        if new != old and (self.has_node(new) or new == "main"):
+            return f"there is already a node named {new!r}"
+        return None
+
     def rename_node(self, old: str, new: str) -> None:
         if old == new:
             return
-        if not _ID.match(new):
-            raise EditError(f"{new!r} is not a valid name: use letters, digits and _, not starting with a digit")
-        if self.has_node(new) or new == "main":
-            raise EditError(f"there is already a node named {new!r}")
+        problem = self.rename_problem(old, new)
+        if problem:
+            raise EditError(problem)
         node = self.node(old)
         self.scenario.nodes[self.scenario.nodes.index(node)] = dataclasses.replace(node, id=new)
         for i, link in enumerate(self.scenario.links):

@@ -1,0 +1,1 @@
+"""The scenario canvas: scene (items following the model), view (zoom, pan, drops), gestures."""

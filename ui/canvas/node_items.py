@@ -1,0 +1,279 @@
+"""Canvas items for nodes: processes, queues and pipes.
+
+Items draw a model node and report where links attach. They never change the model: Qt moves
+them during a drag, and the move gesture turns the result into an undo command.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
+
+from .. import theme
+
+GRID = 20.0
+PORT_RADIUS = 7.0
+_renderers: dict[str, QSvgRenderer] = {}
+
+
+def _renderer(kind: str) -> QSvgRenderer:
+    if kind not in _renderers:
+        _renderers[kind] = QSvgRenderer(theme.icon_path(kind))
+    return _renderers[kind]
+
+
+def snap(value: float) -> float:
+    return round(value / GRID) * GRID
+
+
+class NodeItem(QGraphicsObject):
+    """Common to all nodes: selection, snapping to the grid, attached links, the name."""
+
+    MIN_WIDTH, MAX_WIDTH, HEIGHT = 180.0, 320.0, 72.0
+    MARGIN = 4.0  # selection outline and port overhang
+
+    def __init__(self, node):
+        super().__init__()
+        self.node = node
+        self.WIDTH = self._fit_width()
+        self.links = []  # LinkItems attached to this node
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+
+    @property
+    def node_id(self) -> str:
+        return self.node.id
+
+    def set_node(self, node) -> None:
+        self.prepareGeometryChange()
+        self.node = node
+        self.WIDTH = self._fit_width()
+        self.update()
+        for link in self.links:
+            link.update_path()
+
+    def _fit_width(self) -> float:
+        """Wide enough that the name and the subtitle are never clipped (up to MAX_WIDTH)."""
+        name = QFontMetricsF(theme.font(12.5, bold=True)).horizontalAdvance(self.node.id)
+        sub = QFontMetricsF(theme.font(9.5)).horizontalAdvance(self.subtitle())
+        return min(self.MAX_WIDTH, max(self.MIN_WIDTH, 56 + max(name, sub) + 16))
+
+    def body(self) -> QRectF:
+        return QRectF(0, 0, self.WIDTH, self.HEIGHT)
+
+    def boundingRect(self) -> QRectF:
+        m = self.MARGIN + PORT_RADIUS
+        return self.body().adjusted(-m, -m, m, m)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self.body(), 12, 12)
+        return path
+
+    def name_rect(self) -> QRectF:
+        """Where the name is drawn (item coordinates), for renaming in place."""
+        return QRectF(56, 10, self.WIDTH - 64, 24)
+
+    def center(self) -> QPointF:
+        return self.mapToScene(self.body().center())
+
+    def anchor(self, toward: QPointF, end: int | None = None) -> QPointF:
+        """Where a link to a point `toward` (scene coordinates) attaches."""
+        body = self.body()
+        local = self.mapFromScene(toward)
+        x = body.right() if local.x() >= body.center().x() else body.left()
+        return self.mapToScene(QPointF(x, body.center().y()))
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
+            return QPointF(snap(value.x()), snap(value.y()))
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for link in self.links:
+                link.update_path()
+        return super().itemChange(change, value)
+
+    # -- drawing
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        t = theme.current()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        selected = self.isSelected()
+        painter.setPen(QPen(t.selection if selected else t.node_border, 2.5 if selected else 1.2))
+        painter.setBrush(t.node_fill)
+        painter.drawRoundedRect(self.body(), 12, 12)
+        self.paint_header(painter, t)
+        self.paint_details(painter, t)
+
+    def paint_header(self, painter: QPainter, t: theme.Theme) -> None:
+        key = theme.kind_key(self.node)
+        if key == "pipe":
+            key = "Pipe" if self.node.duplex else "Pipe (one-way)"
+        _renderer(key).render(painter, QRectF(12, 12, 36, 36))
+        painter.setPen(t.text)
+        painter.setFont(theme.font(12.5, bold=True))
+        painter.drawText(self.name_rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         self._elided(self.node.id, self.name_rect().width(), painter))
+        painter.setPen(t.subtext)
+        painter.setFont(theme.font(9.5))
+        sub = QRectF(56, 34, self.WIDTH - 64, 20)
+        painter.drawText(sub, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         self._elided(self.subtitle(), sub.width(), painter))
+
+    def paint_details(self, painter: QPainter, t: theme.Theme) -> None:
+        pass
+
+    def subtitle(self) -> str:
+        return self.node.kind
+
+    @staticmethod
+    def _elided(text: str, width: float, painter: QPainter) -> str:
+        return painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(width))
+
+
+class ProcessItem(NodeItem):
+    """A producer, consumer or worker. Drag from a port to a channel to connect: the input port
+    (left edge) reads with get / recv, the output port (right edge) writes with put / send."""
+
+    def ports(self) -> list[str]:
+        return {"producer": ["out"], "consumer": ["in"], "worker": ["in", "out"]}[self.node.kind]
+
+    def port_rect(self, port: str) -> QRectF:
+        c = QPointF(self.WIDTH if port == "out" else 0.0, self.HEIGHT / 2)
+        return QRectF(c.x() - PORT_RADIUS, c.y() - PORT_RADIUS, 2 * PORT_RADIUS, 2 * PORT_RADIUS)
+
+    def port_at(self, scene_pos: QPointF) -> str | None:
+        local = self.mapFromScene(scene_pos)
+        for port in self.ports():
+            if self.port_rect(port).adjusted(-5, -5, 5, 5).contains(local):
+                return port
+        return None
+
+    def port_scene_pos(self, port: str) -> QPointF:
+        return self.mapToScene(self.port_rect(port).center())
+
+    def subtitle(self) -> str:
+        n = self.node
+        parts = [n.kind]
+        if n.kind == "producer":
+            count = len(n.items) if isinstance(n.items, list) else n.items
+            parts.append(f"{count} item{'s' if count != 1 else ''}")
+            if n.put_mode != "block":
+                parts.append(n.put_mode)
+        else:
+            parts.append({"forever": "loops forever", "until_sentinel": "until None",
+                          "while_not_empty": "while not empty", "count": f"{n.count} items"}[n.loop])
+        if n.daemon:
+            parts.append("daemon")
+        return " · ".join(parts)
+
+    def paint_details(self, painter: QPainter, t: theme.Theme) -> None:
+        color = QColor(theme.KIND_COLORS[self.node.kind])
+        painter.setPen(QPen(t.node_fill, 2))
+        painter.setBrush(color)
+        for port in self.ports():
+            painter.drawEllipse(self.port_rect(port))
+
+
+class QueueItem(NodeItem):
+    """A Queue, JoinableQueue or SimpleQueue, with one slot per place when it is bounded."""
+
+    MIN_WIDTH, HEIGHT = 200.0, 84.0
+    SLOT_W, SLOT_H, MAX_SLOTS = 18.0, 16.0, 8
+
+    def subtitle(self) -> str:
+        n = self.node
+        if n.queue_type == "SimpleQueue":
+            return "SimpleQueue()"
+        return f"{n.queue_type}({n.maxsize})" if n.maxsize else f"{n.queue_type}()"
+
+    def slots_rect(self) -> QRectF:
+        return QRectF(12, self.HEIGHT - 26, self.WIDTH - 24, self.SLOT_H)
+
+    def paint_details(self, painter: QPainter, t: theme.Theme) -> None:
+        area = self.slots_rect()
+        maxsize = self.node.maxsize
+        painter.setPen(QPen(t.node_border, 1))
+        painter.setBrush(t.slot)
+        if 0 < maxsize <= self.MAX_SLOTS:
+            gap = 4.0
+            w = min(self.SLOT_W * 1.6, (area.width() - gap * (maxsize - 1)) / maxsize)
+            for i in range(maxsize):
+                painter.drawRoundedRect(QRectF(area.left() + i * (w + gap), area.top(), w, area.height()), 4, 4)
+        else:
+            painter.drawRoundedRect(area, 4, 4)
+            painter.setPen(t.subtext)
+            painter.setFont(theme.font(8.5))
+            label = "unbounded" if not maxsize else f"up to {maxsize}"
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, label)
+
+
+class PipeItem(NodeItem):
+    """A pipe with its two ends. Data flows left to right where it flows one way: a duplex
+    pipe has end 1 on the left and end 2 on the right; a one-way pipe has its sending end (2)
+    on the left and its receiving end (1) on the right."""
+
+    MIN_WIDTH, HEIGHT = 220.0, 84.0
+    CAP = 30.0
+
+    def subtitle(self) -> str:
+        return "Pipe()" if self.node.duplex else "Pipe(duplex=False)"
+
+    def left_end(self) -> int:
+        return 1 if self.node.duplex else 2
+
+    def end_rect(self, end: int) -> QRectF:
+        x = 0 if end == self.left_end() else self.WIDTH - self.CAP
+        return QRectF(x, self.HEIGHT - 30, self.CAP, 30)
+
+    def end_at(self, scene_pos: QPointF) -> int:
+        left = self.left_end()
+        return left if self.mapFromScene(scene_pos).x() < self.WIDTH / 2 else 3 - left
+
+    def anchor(self, toward: QPointF, end: int | None = None) -> QPointF:
+        if end is None:
+            return super().anchor(toward)
+        rect = self.end_rect(end)
+        x = rect.left() if end == self.left_end() else rect.right()
+        return self.mapToScene(QPointF(x, rect.center().y()))
+
+    def paint_details(self, painter: QPainter, t: theme.Theme) -> None:
+        color = QColor(theme.KIND_COLORS["pipe"])
+        tube = QRectF(self.CAP, self.HEIGHT - 24, self.WIDTH - 2 * self.CAP, 18)
+        painter.setPen(QPen(t.node_border, 1))
+        painter.setBrush(t.slot)
+        painter.drawRect(tube)
+        painter.setFont(theme.font(10, bold=True))
+        for end in (1, 2):
+            rect = self.end_rect(end).adjusted(4, 2, -4, -4)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(color)
+            painter.drawRoundedRect(rect, 6, 6)
+            painter.setPen(QColor("white"))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(end))
+        # which way data can flow
+        painter.setPen(QPen(color, 2))
+        y = tube.center().y()
+        x1, x2 = tube.left() + 14, tube.right() - 14
+        painter.drawLine(QPointF(x1, y), QPointF(x2, y))
+        painter.setBrush(QBrush(color))
+        heads = [(x2, -1)] if not self.node.duplex else [(x1, 1), (x2, -1)]
+        for x, direction in heads:
+            head = QPainterPath(QPointF(x, y))
+            head.lineTo(x + 7 * direction, y - 5)
+            head.lineTo(x + 7 * direction, y + 5)
+            head.closeSubpath()
+            painter.drawPath(head)
+
+
+def item_for(node) -> NodeItem:
+    if node.kind == "queue":
+        return QueueItem(node)
+    if node.kind == "pipe":
+        return PipeItem(node)
+    return ProcessItem(node)

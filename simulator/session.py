@@ -2,7 +2,8 @@
 
 `Run` starts the runner (`simulator.runner`) in its own process group with a trace collector,
 records every event to an ``.ipctrace`` file as it arrives, and ends the run in any state: Stop
-kills the whole process tree at once. Nothing here blocks on the run except `Run.wait`.
+kills the whole process tree at once. Nothing here blocks on the run except `Run.wait` (and
+`Run.stop`, which is `request_stop` then `wait`); a GUI calls `wait` on a thread of its own.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Run:
         self._jsonl = jsonl
         self._on_events = on_events
         self._proc: subprocess.Popen | None = None
+        self._stop_reason: str | None = None
         self.outcome: str | None = None  # "finished", "failed", "stopped", "timeout"
         self.started_ns = 0
 
@@ -70,32 +72,28 @@ class Run:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def running(self) -> bool:
-        return self._proc is not None and self.outcome is None and self._proc.poll() is None
 
     def wait(self, timeout: float | None = None) -> str:
-        """Wait for the run to end by itself; after `timeout` seconds, stop it. The outcome."""
+        """Wait for the run to end (by itself, or stopped); after `timeout` seconds, stop it.
+        Then finish the recording. Returns the outcome."""
         try:
             code = self._proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return self.stop("timeout")
-        return self._finish("finished" if code == 0 else "failed", code)
+        outcome = self._stop_reason or ("finished" if code == 0 else "failed")
+        return self._finish(outcome, code)
 
-    def poll(self) -> str | None:
-        """The outcome if the runner has ended (finishing the run), else None. Never blocks."""
-        if self.outcome is None and self._proc is not None:
-            code = self._proc.poll()
-            if code is not None:
-                self._finish("finished" if code == 0 else "failed", code)
-        return self.outcome
+    def request_stop(self, reason: str = "stopped") -> None:
+        """Kill every process of the run at once, whatever it is doing. Never blocks: the
+        thread in `wait` then finishes the run with `reason` as its outcome."""
+        if self.outcome is None and self._stop_reason is None:
+            self._stop_reason = reason
+            lifeline.kill_group(self._proc.pid)
 
     def stop(self, reason: str = "stopped") -> str:
-        """Kill every process of the run at once, whatever it is doing."""
-        if self.outcome is not None:
-            return self.outcome
-        lifeline.kill_group(self._proc.pid)
-        code = self._proc.wait()
-        return self._finish(reason, code)
+        """Kill every process of the run and finish it; returns the outcome."""
+        self.request_stop(reason)
+        return self.wait()
 
     # -- internals
 

@@ -58,6 +58,7 @@ class ProcessState:
     error: str | None = None
     pid: int | None = None
     step: str | None = None  # main only: the step it is on
+    step_index: int = -1  # main only: how many steps it has started, minus one
     since_ns: int = 0  # when it entered `state`
     terminate_requested: bool = False
     killed_at_exit: bool = False
@@ -391,6 +392,7 @@ def _step_started(snap, e):
     d = e.detail or {}
     main = snap.process(e.process)
     main.step = e.object
+    main.step_index += 1
     if d.get("op") == "join":
         _set(snap, e.process, "blocked", e.t_ns, "join", d.get("target"))
     elif d.get("op") == "sleep":
@@ -511,15 +513,30 @@ class Timeline:
         """How many events happened at or before `t_ns`."""
         return bisect.bisect_right(self._times, t_ns)
 
-    def state_at(self, t_ns: int) -> Snapshot:
-        """Everything as it was at time `t_ns` (monotonic ns, as in the events)."""
+    def state_at(self, t_ns: int, shared: bool = False) -> Snapshot:
+        """Everything as it was at time `t_ns` (monotonic ns, as in the events).
+
+        With `shared`, a moment after the last event returns the timeline's own latest state
+        instead of a copy: cheap for a live view that only reads it, and must not change it."""
         n = self.index_at(t_ns)
         if n == len(self.events):
+            if shared:
+                return self._head
             snap = self._head.copy()
         else:
             snap = self._state_after(n)
         snap.t_ns = t_ns
         return snap
+
+    def next_time(self, t_ns: int) -> int | None:
+        """The time of the first event after `t_ns`, if any."""
+        i = bisect.bisect_right(self._times, t_ns)
+        return self._times[i] if i < len(self._times) else None
+
+    def previous_time(self, t_ns: int) -> int | None:
+        """The time of the last event before `t_ns`, if any."""
+        i = bisect.bisect_left(self._times, t_ns)
+        return self._times[i - 1] if i > 0 else None
 
     def state_after(self, n: int) -> Snapshot:
         """Everything as it was after the first `n` events (for stepping event by event)."""

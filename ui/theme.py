@@ -78,3 +78,20 @@ def font(point_size: float, bold: bool = False) -> QFont:
     f.setPointSizeF(point_size)
     f.setBold(bold)
     return f
+
+
+# Process states (simulator.fold.ProcessState.state): colour and words. Never colour alone:
+# the canvas draws an icon and a label too.
+STATE_COLORS = {
+    "not_started": "#a8adb5", "starting": "#8b929c", "running": "#16a34a", "working": "#2563eb",
+    "sleeping": "#64748b", "blocked": "#ea580c", "finished": "#475569", "terminated": "#9f1239",
+    "daemon_killed": "#111827", "failed": "#dc2626", "stopped": "#52525b",
+}
+
+# Tokens are coloured by the process that put or sent them.
+PROCESS_COLORS = ["#16a34a", "#2563eb", "#d97706", "#7c3aed", "#db2777", "#0891b2",
+                  "#65a30d", "#c2410c", "#4f46e5", "#0d9488"]
+
+
+def process_color(name: str) -> QColor:
+    return QColor(PROCESS_COLORS[sum(map(ord, name)) % len(PROCESS_COLORS)])

@@ -11,10 +11,15 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
+from simulator.fold import ProcessState, Snapshot
+
 from .. import theme
+from .state_badges import draw_state_icon, state_text
 
 GRID = 20.0
 PORT_RADIUS = 7.0
+BADGE_H = 30.0  # room under a node for its run state
+TOKEN_H = 18.0
 _renderers: dict[str, QSvgRenderer] = {}
 
 
@@ -39,6 +44,7 @@ class NodeItem(QGraphicsObject):
         self.node = node
         self.WIDTH = self._fit_width()
         self.links = []  # LinkItems attached to this node
+        self.snapshot: Snapshot | None = None  # the run's state at the playhead, when showing a run
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -64,12 +70,17 @@ class NodeItem(QGraphicsObject):
         sub = QFontMetricsF(theme.font(9.5)).horizontalAdvance(self.subtitle())
         return min(self.MAX_WIDTH, max(self.MIN_WIDTH, 56 + max(name, sub) + 16))
 
+    def set_run(self, snap: Snapshot | None) -> None:
+        """Show the run's state at the playhead (None: back to the editor's look)."""
+        self.snapshot = snap
+        self.update()
+
     def body(self) -> QRectF:
         return QRectF(0, 0, self.WIDTH, self.HEIGHT)
 
     def boundingRect(self) -> QRectF:
         m = self.MARGIN + PORT_RADIUS
-        return self.body().adjusted(-m, -m, m, m)
+        return self.body().adjusted(-m, -m - TOKEN_H / 2, m + 20, m + BADGE_H)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -104,11 +115,23 @@ class NodeItem(QGraphicsObject):
         t = theme.current()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         selected = self.isSelected()
-        painter.setPen(QPen(t.selection if selected else t.node_border, 2.5 if selected else 1.2))
+        border, width = (t.selection, 2.5) if selected else (t.node_border, 1.2)
+        accent = self.run_accent()
+        if accent is not None and not selected:
+            border, width = accent, 3.0
+        painter.setPen(QPen(border, width))
         painter.setBrush(t.node_fill)
         painter.drawRoundedRect(self.body(), 12, 12)
         self.paint_header(painter, t)
         self.paint_details(painter, t)
+        if self.snapshot is not None:
+            self.paint_run(painter, t)
+
+    def run_accent(self) -> QColor | None:
+        return None
+
+    def paint_run(self, painter: QPainter, t: theme.Theme) -> None:
+        pass
 
     def paint_header(self, painter: QPainter, t: theme.Theme) -> None:
         key = theme.kind_key(self.node)
@@ -173,18 +196,39 @@ class ProcessItem(NodeItem):
         return " · ".join(parts)
 
     def paint_details(self, painter: QPainter, t: theme.Theme) -> None:
+        # this process's own colour, the colour of the messages it puts or sends
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.process_color(self.node.id))
+        painter.drawRoundedRect(QRectF(56, self.HEIGHT - 10, 28, 4), 2, 2)
         color = QColor(theme.KIND_COLORS[self.node.kind])
         painter.setPen(QPen(t.node_fill, 2))
         painter.setBrush(color)
         for port in self.ports():
             painter.drawEllipse(self.port_rect(port))
 
+    def process_state(self) -> ProcessState | None:
+        return self.snapshot.processes.get(self.node.id) if self.snapshot is not None else None
+
+    def run_accent(self) -> QColor | None:
+        p = self.process_state()
+        return QColor(theme.STATE_COLORS[p.state]) if p is not None else None
+
+    def paint_run(self, painter: QPainter, t: theme.Theme) -> None:
+        p = self.process_state()
+        if p is None:
+            return
+        paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.HEIGHT + 6))
+        held = self.snapshot.messages.get(p.holding) if p.holding else None
+        if held is not None and held.where == "held":
+            paint_token(painter, QRectF(self.WIDTH - 62, -TOKEN_H / 2, 70, TOKEN_H),
+                        theme.process_color(held.source), held.preview)
+
 
 class QueueItem(NodeItem):
     """A Queue, JoinableQueue or SimpleQueue, with one slot per place when it is bounded."""
 
     MIN_WIDTH, HEIGHT = 200.0, 84.0
-    SLOT_W, SLOT_H, MAX_SLOTS = 18.0, 16.0, 8
+    SLOT_W, SLOT_H, MAX_SLOTS = 38.0, 16.0, 8
 
     def subtitle(self) -> str:
         n = self.node
@@ -194,6 +238,40 @@ class QueueItem(NodeItem):
 
     def slots_rect(self) -> QRectF:
         return QRectF(12, self.HEIGHT - 26, self.WIDTH - 24, self.SLOT_H)
+
+    def paint_run(self, painter: QPainter, t: theme.Theme) -> None:
+        ch = self.snapshot.channels.get(self.node.id)
+        if ch is None:
+            return
+        area = self.slots_rect()
+        maxsize, ids = self.node.maxsize, ch.contents
+        if 0 < maxsize <= self.MAX_SLOTS:
+            gap = 4.0
+            w = min(self.SLOT_W * 1.6, (area.width() - gap * (maxsize - 1)) / maxsize)
+            boxes = [QRectF(area.left() + i * (w + gap), area.top(), w, area.height()) for i in range(maxsize)]
+        else:
+            fit = max(1, int(area.width() // 44))
+            boxes = [QRectF(area.left() + i * 44, area.top(), 40, area.height()) for i in range(fit)]
+        shown = ids[:len(boxes)] if len(ids) <= len(boxes) else ids[:len(boxes) - 1]
+        for box, mid in zip(boxes, shown):
+            msg = self.snapshot.messages.get(mid)
+            paint_token(painter, box, theme.process_color(msg.source) if msg else t.link,
+                        msg.preview if msg else "")
+        if len(shown) < len(ids):
+            painter.setPen(t.text)
+            painter.setFont(theme.font(9, bold=True))
+            painter.drawText(boxes[len(shown)], Qt.AlignmentFlag.AlignCenter, f"+{len(ids) - len(shown)}")
+        # how full it is, in words
+        status = f"{len(ids)}/{maxsize}" if maxsize else f"{len(ids)} in queue"
+        if maxsize and len(ids) >= maxsize:
+            status += " · full"
+        elif not ids:
+            status += " · empty"
+        if ch.queue_type == "JoinableQueue":
+            status += f" · unfinished {ch.unfinished}"
+        painter.setPen(t.text)
+        painter.setFont(theme.font(9.5, bold=True))
+        painter.drawText(QRectF(8, self.HEIGHT + 4, self.WIDTH, 20), Qt.AlignmentFlag.AlignLeft, status)
 
     def paint_details(self, painter: QPainter, t: theme.Theme) -> None:
         area = self.slots_rect()
@@ -269,6 +347,59 @@ class PipeItem(NodeItem):
             head.lineTo(x + 7 * direction, y + 5)
             head.closeSubpath()
             painter.drawPath(head)
+
+
+    def paint_run(self, painter: QPainter, t: theme.Theme) -> None:
+        ch = self.snapshot.channels.get(self.node.id)
+        if ch is None:
+            return
+        tube = QRectF(self.CAP, self.HEIGHT - 24, self.WIDTH - 2 * self.CAP, 18)
+        words = []
+        for end, ids in sorted(ch.in_flight.items()):
+            if not ids:
+                continue
+            toward_right = int(end) == self.left_end()  # sent from the left end: travels right
+            for i, mid in enumerate(ids[:4]):
+                msg = self.snapshot.messages.get(mid)
+                x = tube.right() - 26 - i * 24 if toward_right else tube.left() + 4 + i * 24
+                y = tube.top() - (2 if toward_right else -2)
+                paint_token(painter, QRectF(x, y, 22, 14), theme.process_color(msg.source) if msg else t.link, "")
+            words.append(f"{len(ids)} from end {end}")
+        painter.setPen(t.text)
+        painter.setFont(theme.font(9.5, bold=True))
+        painter.drawText(QRectF(8, self.HEIGHT + 4, self.WIDTH, 20), Qt.AlignmentFlag.AlignLeft,
+                         "in flight: " + ", ".join(words) if words else "nothing in flight")
+
+
+def paint_token(painter: QPainter, rect: QRectF, color: QColor, text: str) -> None:
+    """A message: a rounded chip in its producer's colour, with its preview if there is room."""
+    painter.setPen(QPen(color.darker(130), 1))
+    painter.setBrush(color)
+    painter.drawRoundedRect(rect, 5, 5)
+    if text and rect.width() > 24:
+        painter.setPen(QColor("white"))
+        painter.setFont(theme.font(8, bold=True))
+        painter.drawText(rect.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignCenter,
+                         painter.fontMetrics().elidedText(text.strip("'\""), Qt.TextElideMode.ElideRight,
+                                                          int(rect.width() - 6)))
+
+
+def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, snap: Snapshot, at: QPointF) -> None:
+    """A pill under a process: the state's icon and words, in the state's colour."""
+    text = state_text(p, snap)
+    painter.setFont(theme.font(10, bold=True))
+    width = painter.fontMetrics().horizontalAdvance(text) + 34
+    pill = QRectF(at.x(), at.y(), width, BADGE_H - 8)
+    color = QColor(theme.STATE_COLORS[p.state])
+    strong = p.state in ("daemon_killed", "failed", "terminated")
+    painter.setPen(QPen(color, 1.5))
+    painter.setBrush(color if strong else t.node_fill)
+    painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+    draw_state_icon(painter, QRectF(pill.left() + 3, pill.top() + 2, pill.height() - 4, pill.height() - 4),
+                    p.state)
+    painter.setPen(QColor("white") if strong else (color if not t.dark else t.text))
+    painter.drawText(pill.adjusted(pill.height() + 2, 0, -6, 0),
+                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
 
 def item_for(node) -> NodeItem:

@@ -19,6 +19,7 @@ from ..editor import Editor
 from .gestures import ConnectGesture, MoveGesture
 from .link_items import LinkItem, link_key
 from .node_items import GRID, NodeItem, ProcessItem, item_for, snap
+from .run_layer import MainItem, RunLayer
 
 
 class CanvasScene(QGraphicsScene):
@@ -28,6 +29,11 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.links: dict[tuple, LinkItem] = {}
         self.gesture = None
+        self.main_item = MainItem()
+        self.run_layer = RunLayer(self)
+        self.addItem(self.main_item)
+        self.addItem(self.run_layer)
+        self._shown: tuple | None = None  # which snapshot the nodes show
         s = editor.signals
         s.reset.connect(self.rebuild)
         s.node_added.connect(self._node_added)
@@ -37,6 +43,7 @@ class CanvasScene(QGraphicsScene):
         s.node_moved.connect(self._node_moved)
         s.link_added.connect(self._link_added)
         s.link_removed.connect(self._link_removed)
+        s.steps_changed.connect(lambda: self.main_item.set_scenario(editor.model.scenario))
         editor.selection_changed.connect(self._select)
         self.selectionChanged.connect(self._selection_from_items)
         self.rebuild()
@@ -53,7 +60,16 @@ class CanvasScene(QGraphicsScene):
             self._node_added(node.id)
         for link in self.editor.model.scenario.links:
             self._link_added(link)
+        self._place_main()
         self.setSceneRect(self.itemsBoundingRect().adjusted(-400, -300, 400, 300))
+
+    def _place_main(self) -> None:
+        """Main sits to the left of everything, level with the top: it starts the others."""
+        self.main_item.set_scenario(self.editor.model.scenario)
+        rect = QRectF()
+        for item in self.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        self.main_item.setPos(snap(rect.left() - MainItem.WIDTH - 100), snap(rect.top()))
 
     def _node_added(self, node_id: str) -> None:
         item = item_for(self.editor.model.node(node_id))
@@ -95,6 +111,25 @@ class CanvasScene(QGraphicsScene):
         item = self.links.pop(link_key(link))
         item.detach()
         self.removeItem(item)
+
+    # -- showing a run
+
+    def show_run(self, timeline, playhead: int, snapshot) -> None:
+        """Draw the run's state at `playhead` (`snapshot` is `timeline.state_at(playhead)`)."""
+        key = (snapshot.events, len(timeline))  # the state after n events of this timeline
+        if key != self._shown:
+            self._shown = key
+            for item in self.nodes.values():
+                item.set_run(snapshot)
+            self.main_item.set_run(snapshot)
+        self.run_layer.show(timeline, playhead, snapshot)
+
+    def clear_run(self) -> None:
+        self._shown = None
+        for item in self.nodes.values():
+            item.set_run(None)
+        self.main_item.set_run(None)
+        self.run_layer.show(None, 0, None)
 
     # -- selection, both ways
 

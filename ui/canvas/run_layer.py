@@ -1,0 +1,281 @@
+"""What a run adds on top of the nodes: the main process, messages in motion, pointers from
+blocked processes to what they wait on, and the moments when something is lost or killed.
+
+All of it is computed from the timeline at the playhead: the state there, and the events of
+the last moments before it (a message put 0.2 s ago is drawn 2/3 of the way to its queue).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsObject
+
+from simulator.fold import MAIN, Snapshot, Timeline
+from simulator.scenario import Scenario
+
+from .. import theme
+from .node_items import BADGE_H, PipeItem, ProcessItem, QueueItem, paint_state_badge
+from .state_badges import draw_state_icon
+
+MOVE_NS = 300_000_000  # a message takes 0.3 s (of playhead time) to travel on screen
+FADE_NS = 900_000_000  # dropped and lost messages fade out over 0.9 s
+KILL_NS = 1_500_000_000  # a kill at main's exit is marked for 1.5 s
+MAX_TOKENS = 5000
+
+
+class MainItem(QGraphicsObject):
+    """The main process: its steps, the one it is on, and its state during a run."""
+
+    WIDTH = 230.0
+    LINE = 22.0
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list[str] = []
+        self.default_steps = False
+        self.snapshot: Snapshot | None = None
+        self.setZValue(1)
+
+    def set_scenario(self, scenario: Scenario) -> None:
+        self.prepareGeometryChange()
+        self.steps = [s.label() for s in scenario.effective_steps()]
+        self.default_steps = not scenario.steps
+        self.update()
+
+    def set_run(self, snapshot: Snapshot | None) -> None:
+        self.snapshot = snapshot
+        self.update()
+
+    def height(self) -> float:
+        return 58 + self.LINE * len(self.steps)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-4, -4, self.WIDTH + 8, self.height() + BADGE_H + 8)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        t = theme.current()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p = self.snapshot.processes.get(MAIN) if self.snapshot else None
+        border = QColor(theme.STATE_COLORS[p.state]) if p else t.node_border
+        painter.setPen(QPen(border, 3.0 if p else 1.2, Qt.PenStyle.SolidLine if p else Qt.PenStyle.DashLine))
+        painter.setBrush(t.node_fill)
+        body = QRectF(0, 0, self.WIDTH, self.height())
+        painter.drawRoundedRect(body, 12, 12)
+        painter.setPen(t.text)
+        painter.setFont(theme.font(12.5, bold=True))
+        painter.drawText(QRectF(14, 8, self.WIDTH, 24), Qt.AlignmentFlag.AlignLeft, "main")
+        painter.setPen(t.subtext)
+        painter.setFont(theme.font(9.5))
+        note = "the main process · default steps" if self.default_steps else "the main process · its steps"
+        painter.drawText(QRectF(14, 30, self.WIDTH, 20), Qt.AlignmentFlag.AlignLeft, note)
+        current = p.step_index if p else -1
+        ended = p is not None and p.state in ("finished", "stopped", "failed")
+        for i, label in enumerate(self.steps):
+            row = QRectF(10, 54 + i * self.LINE, self.WIDTH - 20, self.LINE - 2)
+            done = p is not None and (i < current or (ended and i <= current))
+            now = p is not None and i == current and not ended
+            if now:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(QColor(theme.STATE_COLORS[p.state]).lighter(170 if not t.dark else 60))
+                painter.drawRoundedRect(row, 5, 5)
+            painter.setPen(t.text if (now or not p) else t.subtext)
+            painter.setFont(mono_font(10, bold=now))
+            mark = "▶ " if now else ("✓ " if done else "  ")
+            painter.drawText(row.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, mark + label)
+        if p is not None:
+            paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.height() + 6))
+
+
+def mono_font(size: float, bold: bool = False):
+    font = theme.font(size, bold)
+    font.setFamilies(["DejaVu Sans Mono", "Menlo", "Consolas", "monospace"])
+    return font
+
+
+class RunLayer(QGraphicsObject):
+    """Tokens in motion, fading losses, kill marks and blocked pointers, painted in one item."""
+
+    def __init__(self, scene):
+        super().__init__()
+        self.canvas = scene
+        self.timeline: Timeline | None = None
+        self.playhead = 0
+        self.snapshot: Snapshot | None = None
+        self.setZValue(5)
+        self.tokens_drawn = 0
+        self.area = QRectF()
+        self._held_at_exit: dict[tuple, bool] = {}
+
+    def boundingRect(self) -> QRectF:
+        return self.area
+
+    def show(self, timeline: Timeline | None, playhead: int, snapshot: Snapshot | None) -> None:
+        if timeline is not self.timeline:
+            self._held_at_exit.clear()
+        self.timeline, self.playhead, self.snapshot = timeline, playhead, snapshot
+        area = self.canvas.main_item.sceneBoundingRect()
+        for item in self.canvas.nodes.values():
+            area = area.united(item.sceneBoundingRect())
+        area = area.adjusted(-60, -60, 60, 60)
+        if area != self.area:
+            self.prepareGeometryChange()
+            self.area = area
+        self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if self.timeline is None or self.snapshot is None:
+            self.tokens_drawn = 0
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_blocked(painter)
+        self._paint_recent(painter)
+
+    # -- pointers from blocked processes to what they wait on
+
+    def _paint_blocked(self, painter: QPainter) -> None:
+        color = QColor(theme.STATE_COLORS["blocked"])
+        painter.setPen(QPen(color, 2.2, Qt.PenStyle.DashLine))
+        for name, p in self.snapshot.processes.items():
+            if p.state != "blocked" or not p.waits_on:
+                continue
+            source = self.canvas.main_item if name == MAIN else self.canvas.nodes.get(name)
+            target = self.canvas.nodes.get(p.waits_on)
+            if source is None or target is None:
+                continue
+            a = source.mapToScene(source.boundingRect().center())
+            b = target.anchor(a) if hasattr(target, "anchor") else target.center()
+            a = _edge_toward(source, b)
+            path = QPainterPath(a)
+            path.lineTo(b)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(path)
+            painter.setBrush(color)
+            painter.drawEllipse(b, 5, 5)
+
+    # -- messages moving, dropped, lost; kills
+
+    def _paint_recent(self, painter: QPainter) -> None:
+        tl, now = self.timeline, self.playhead
+        first = tl.index_at(now - max(MOVE_NS, FADE_NS, KILL_NS))
+        last = tl.index_at(now)
+        drawn = 0
+        for e in tl.events[max(first, last - MAX_TOKENS):last]:
+            age = now - e.t_ns
+            kind = e.kind
+            if age <= MOVE_NS and kind in _MOVES:
+                ends = _MOVES[kind](self.canvas, e)
+                if ends is None:
+                    continue
+                a, b = ends
+                f = age / MOVE_NS
+                source = self._source_of(e)
+                _token(painter, a + (b - a) * f, theme.process_color(source))
+                drawn += 1
+            elif age <= FADE_NS and kind == "put_failed":
+                item = self.canvas.nodes.get(e.process)
+                if item is not None:
+                    _vanish(painter, item.port_scene_pos("out") if isinstance(item, ProcessItem) else item.center(),
+                            age / FADE_NS, "dropped")
+                    drawn += 1
+            elif age <= KILL_NS and kind == "daemon_killed_at_exit":
+                item = self.canvas.nodes.get(e.object)
+                if item is not None:
+                    _kill_mark(painter, item.sceneBoundingRect(), age / KILL_NS)
+            elif age <= FADE_NS and kind == "process_exited" and (e.detail or {}).get("exitcode", 0) < 0:
+                item = self.canvas.nodes.get(e.object)
+                if isinstance(item, ProcessItem) and self._was_holding(e):
+                    corner = item.mapToScene(QPointF(item.WIDTH - 27, 0))
+                    _vanish(painter, corner, age / FADE_NS, "lost")
+                    drawn += 1
+        self.tokens_drawn = drawn
+
+    def _was_holding(self, exit_event) -> bool:
+        """Whether the killed process held a message (got, not finished) when it died."""
+        key = (exit_event.pid, exit_event.seq, exit_event.t_ns)
+        if key not in self._held_at_exit:
+            i = self.timeline.index_at(exit_event.t_ns - 1)
+            p = self.timeline.state_after(i).processes.get(exit_event.object)
+            self._held_at_exit[key] = p is not None and p.holding is not None
+        return self._held_at_exit[key]
+
+    def _source_of(self, e) -> str:
+        msg = self.snapshot.messages.get(e.message)
+        if msg is not None:
+            return msg.source
+        return e.process if e.kind in ("message_put", "message_sent") else (e.message or "?").split(":")[0]
+
+
+def _edge_toward(item, toward: QPointF) -> QPointF:
+    rect = item.sceneBoundingRect()
+    c = rect.center()
+    x = rect.right() - 12 if toward.x() > c.x() else rect.left() + 12
+    return QPointF(x, c.y())
+
+
+def _put_path(canvas, e):
+    p, q = canvas.nodes.get(e.process), canvas.nodes.get(e.object)
+    if not isinstance(p, ProcessItem) or not isinstance(q, QueueItem):
+        return None
+    return p.port_scene_pos("out"), q.mapToScene(q.slots_rect().center())
+
+
+def _got_path(canvas, e):
+    q, c = canvas.nodes.get(e.object), canvas.nodes.get(e.process)
+    if not isinstance(c, ProcessItem) or not isinstance(q, QueueItem):
+        return None
+    return q.mapToScene(q.slots_rect().center()), c.port_scene_pos("in")
+
+
+def _sent_path(canvas, e):
+    p, pipe = canvas.nodes.get(e.process), canvas.nodes.get(e.object)
+    if not isinstance(p, ProcessItem) or not isinstance(pipe, PipeItem):
+        return None
+    end = int((e.detail or {}).get("end", 1))
+    start = p.port_scene_pos("out")
+    return start, pipe.anchor(start, end)
+
+
+def _received_path(canvas, e):
+    c, pipe = canvas.nodes.get(e.process), canvas.nodes.get(e.object)
+    if not isinstance(c, ProcessItem) or not isinstance(pipe, PipeItem):
+        return None
+    end = int((e.detail or {}).get("end", 1))
+    target = c.port_scene_pos("in" if "in" in c.ports() else "out")
+    return pipe.anchor(target, 3 - end), target
+
+
+_MOVES = {"message_put": _put_path, "message_got": _got_path,
+          "message_sent": _sent_path, "message_received": _received_path}
+
+
+def _token(painter: QPainter, at: QPointF, color: QColor) -> None:
+    painter.setPen(QPen(color.darker(140), 1.2))
+    painter.setBrush(color)
+    painter.drawEllipse(at, 8, 8)
+
+
+def _vanish(painter: QPainter, at: QPointF, f: float, label: str) -> None:
+    """A message that never arrives: a red token shrinking away, crossed out."""
+    color = QColor(theme.STATE_COLORS["failed"])
+    color.setAlphaF(max(0.0, 1.0 - f))
+    r = 9 * (1 - f) + 3
+    painter.setPen(QPen(color, 2))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawEllipse(at, r, r)
+    painter.drawLine(at + QPointF(-r, -r), at + QPointF(r, r))
+    painter.drawLine(at + QPointF(-r, r), at + QPointF(r, -r))
+    if label:
+        painter.setFont(theme.font(9, bold=True))
+        painter.drawText(at + QPointF(12, -10), label)
+
+
+def _kill_mark(painter: QPainter, rect: QRectF, f: float) -> None:
+    """Main's exit kills a daemon: a thick pulse around it (its badge says the words)."""
+    color = QColor(theme.STATE_COLORS["failed"])
+    color.setAlphaF(max(0.0, 1.0 - f) * 0.9)
+    grow = 6 + 18 * f
+    painter.setPen(QPen(color, 5))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(rect.adjusted(-grow, -grow, grow, grow), 16, 16)
+    draw_state_icon(painter, QRectF(rect.right() - 10, rect.top() - 14, 26, 26), "daemon_killed")

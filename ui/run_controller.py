@@ -1,0 +1,218 @@
+"""Runs and replays, seen by the GUI: a growing `Timeline` and a playhead.
+
+The picture is always ``timeline.state_at(playhead)``: live, paused, stepped, scrubbed or
+replayed from a file, one code path. Live, the playhead follows real time; paused, it stays
+where it is while the run goes on recording; playing (a replay, or after a pause), it advances
+at the chosen speed until it catches up with the present.
+
+The GUI thread never waits on a process or a pipe: the collector thread drops events into an
+inbox, a frame timer (30 per second) moves them into the timeline in one batch, and a watcher
+thread waits for the run to end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ipc.trace import Event
+from simulator.fold import Snapshot, Timeline
+from simulator.recording import Recording, read_trace
+from simulator.scenario import Document
+from simulator.session import Run
+
+FRAME_MS = 33
+
+
+class RunController(QObject):
+    frame = Signal()  # the playhead moved or the timeline grew: redraw
+    events_added = Signal(int)  # how many events were appended to the timeline
+    timeline_replaced = Signal()  # a new run or a loaded trace
+    state_changed = Signal()  # mode changed: idle, live, paused, playing, finished
+    run_finished = Signal(str)  # the outcome of a live run
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.timeline: Timeline | None = None
+        self.document: Document | None = None
+        self.run: Run | None = None
+        self.started_ns = 0
+        self.playhead = 0
+        self.speed = 1.0
+        self.mode = "idle"  # "live", "paused", "playing", "idle" (nothing loaded)
+        self.outcome: str | None = None
+        self.trace_path: Path | None = None
+        self._inbox: deque[list[Event]] = deque()
+        self._outcome_box: deque[str] = deque()
+        self._last_tick = time.monotonic_ns()
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self.tick)
+        self.frame_times: list[float] = []  # seconds spent in each tick (for the benchmark)
+
+    # -- queries
+
+    @property
+    def live(self) -> bool:
+        return self.run is not None and self.outcome is None
+
+    @property
+    def end_ns(self) -> int:
+        """The latest moment there is: now while live, else the last event."""
+        if self.live:
+            return time.monotonic_ns()
+        return self.timeline.end_ns if self.timeline and len(self.timeline) else self.started_ns
+
+    def state(self) -> Snapshot | None:
+        """The state at the playhead, for drawing (read it, never change it)."""
+        if self.timeline is None:
+            return None
+        return self.timeline.state_at(self.playhead, shared=True)
+
+    def elapsed(self) -> float:
+        return (self.playhead - self.started_ns) / 1e9
+
+    # -- running
+
+    def start(self, document: Document, trace_path: Path | None = None) -> None:
+        self.stop()
+        self.document = document
+        self.timeline = Timeline(document.scenario)
+        self._inbox.clear()
+        self._outcome_box.clear()
+        self.outcome = None
+        self.run = Run(document, trace_path, on_events=self._inbox.append)
+        self.run.start()
+        self.trace_path = self.run.trace_path
+        self.started_ns = self.run.started_ns
+        self.playhead = self.started_ns
+        self.mode = "live"
+        threading.Thread(target=self._watch, args=(self.run,), name="run-watcher", daemon=True).start()
+        self.timeline_replaced.emit()
+        self.state_changed.emit()
+        self.timer.start()
+
+    def _watch(self, run: Run) -> None:
+        self._outcome_box.append(run.wait())  # blocks this thread only
+
+    def stop(self) -> None:
+        """Kill the run's processes (never blocks); the trace stays browsable."""
+        if self.live:
+            self.run.request_stop()
+
+    def load_trace(self, path: Path) -> Recording:
+        """Open a recorded run to replay it; raises `recording.TraceError` if it cannot be read."""
+        recording = read_trace(path)
+        self.stop()
+        self.run = None
+        self.document = recording.document
+        self.timeline = Timeline(recording.document.scenario, recording.events)
+        self.started_ns = recording.started_ns
+        self.playhead = self.started_ns
+        self.outcome = "loaded"
+        self.trace_path = Path(path)
+        self.mode = "paused"
+        self.timeline_replaced.emit()
+        self.events_added.emit(len(self.timeline))
+        self.state_changed.emit()
+        self.timer.start()
+        self.frame.emit()
+        return recording
+
+    def close(self) -> None:
+        """Forget the run (when the scenario is edited); stops it first."""
+        self.stop()
+        self.timer.stop()
+        self.timeline = None
+        self.run = None
+        self.mode = "idle"
+        self.timeline_replaced.emit()
+        self.state_changed.emit()
+
+    # -- the playhead
+
+    def pause(self) -> None:
+        if self.mode in ("live", "playing"):
+            self.mode = "paused"
+            self.state_changed.emit()
+
+    def play(self) -> None:
+        """Advance at `speed` from here (catching up with a live run, then following it)."""
+        if self.timeline is None:
+            return
+        if self.playhead >= self.end_ns and not self.live:
+            self.playhead = self.started_ns  # replay from the start
+        self.mode = "playing"
+        self._last_tick = time.monotonic_ns()
+        self.state_changed.emit()
+
+    def go_live(self) -> None:
+        if self.live:
+            self.mode = "live"
+            self.state_changed.emit()
+
+    def seek(self, t_ns: int) -> None:
+        if self.timeline is None:
+            return
+        self.playhead = max(self.started_ns, min(int(t_ns), self.end_ns))
+        if self.mode in ("live", "playing"):
+            self.mode = "paused"
+            self.state_changed.emit()
+        self.frame.emit()
+
+    def step(self, direction: int = 1) -> None:
+        """Pause and move to the next (or previous) event."""
+        if self.timeline is None or not len(self.timeline):
+            return
+        self._take_inbox()
+        if direction > 0:
+            target = self.timeline.next_time(self.playhead)
+        else:
+            target = self.timeline.previous_time(self.playhead)
+        self.pause()
+        if target is not None:
+            self.seek(target)
+
+    def set_speed(self, speed: float) -> None:
+        self.speed = max(0.1, min(4.0, speed))
+
+    # -- the frame
+
+    def _take_inbox(self) -> int:
+        batch: list[Event] = []
+        while self._inbox:
+            batch.extend(self._inbox.popleft())
+        if batch:
+            self.timeline.extend(batch)
+            self.events_added.emit(len(batch))
+        return len(batch)
+
+    def tick(self) -> None:
+        if self.timeline is None:
+            return
+        started = time.perf_counter()
+        now = time.monotonic_ns()
+        self._take_inbox()
+        if self._outcome_box:
+            self._take_inbox()  # the last events arrived before the outcome
+            self.outcome = self._outcome_box.popleft()
+            if self.mode == "live":
+                self.mode = "paused"
+                self.playhead = self.timeline.end_ns
+            self.run_finished.emit(self.outcome)
+            self.state_changed.emit()
+        if self.mode == "live":
+            self.playhead = now
+        elif self.mode == "playing":
+            self.playhead += int((now - self._last_tick) * self.speed)
+            if self.playhead >= self.end_ns:
+                self.playhead = self.end_ns
+                self.mode = "live" if self.live else "paused"
+                self.state_changed.emit()
+        self._last_tick = now
+        self.frame.emit()
+        self.frame_times.append(time.perf_counter() - started)

@@ -6,6 +6,9 @@ printed lines as ``process_output`` events, waits its start delay, then runs the
 Pauses are reported as ``sleep_started``/``sleep_finished`` and work on an item as
 ``work_started``/``work_finished``, so the canvas can show "sleeping" and "working" as reported
 states rather than guesses.
+
+Every line a behaviour prints starts with its node's name (``producer: put 'item 0'``), exactly as
+in the standalone program `simulator.codegen` writes, where all processes share one terminal.
 """
 
 from __future__ import annotations
@@ -54,16 +57,16 @@ def produce(node: Producer, out) -> None:
             break
     for _ in range(node.sentinels):
         out.put(None)
-        print("put sentinel None")
+        print(f"{node.id}: put sentinel None")
     for _ in range(node.replies):
-        print(f"received {out.recv()!r}")
+        print(f"{node.id}: received {out.recv()!r}")
 
 
 def put(node, out, item) -> bool:
     """Put or send one item the node's way; False when the node should stop."""
     if not hasattr(out, "put"):  # a pipe end
         out.send(item)
-        print(f"sent {item!r}")
+        print(f"{node.id}: sent {item!r}")
         return True
     try:
         if node.put_mode == "block":
@@ -74,11 +77,11 @@ def put(node, out, item) -> bool:
             out.put_nowait(item)
     except queue.Full:
         if node.on_full == "stop":
-            print(f"queue.Full: could not put {item!r}; stopping")
+            print(f"{node.id}: queue.Full: could not put {item!r}; stopping")
             return False
-        print(f"queue.Full: dropped {item!r}")
+        print(f"{node.id}: queue.Full: dropped {item!r}")
         return True
-    print(f"put {item!r}")
+    print(f"{node.id}: put {item!r}")
     return True
 
 
@@ -90,24 +93,24 @@ def consume(node: Consumer, inp, out) -> None:
     done = 0
     while node.loop != "count" or done < node.count:
         if node.loop == "while_not_empty" and inp.empty():
-            print("empty() is True: stopping")
+            print(f"{node.id}: empty() is True: stopping")
             break
         try:
             item = get(node, inp)
         except queue.Empty:
-            print("queue.Empty")
+            print(f"{node.id}: queue.Empty")
             if node.on_empty == "stop":
                 break
             continue
         except EOFError:
-            print("EOFError: the other end is closed; stopping")
+            print(f"{node.id}: EOFError: the other end is closed; stopping")
             break
         if item is None and node.loop == "until_sentinel":
-            print("got sentinel None: stopping")
+            print(f"{node.id}: got sentinel None: stopping")
             if node.task_done:
                 inp.task_done()
             break
-        print(f"got {item!r}")
+        print(f"{node.id}: got {item!r}")
         if node.work.seconds or node.work.up_to:
             seconds = pace_seconds(node.work, rng)
             emit("work_started", None, None, {"seconds": seconds, "item": repr(item)[:60]})
@@ -115,7 +118,7 @@ def consume(node: Consumer, inp, out) -> None:
             emit("work_finished", None, None, None)
         if node.echo:
             inp.send(item)
-            print(f"echoed {item!r}")
+            print(f"{node.id}: echoed {item!r}")
         if isinstance(node, Worker):
             result = node.result.format(item=item, name=node.id, i=done)
             if not put(node, out, result):

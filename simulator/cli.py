@@ -65,7 +65,8 @@ def run_headless(document, args) -> int:
         for e in events:
             if e.kind == "process_output":
                 with lock:
-                    print(f"{e.process:>{width}} | {e.detail['line']}", flush=True)
+                    line = e.detail["line"].removeprefix(f"{e.process}: ")  # its name is the column
+                    print(f"{e.process:>{width}} | {line}", flush=True)
 
     scenario = document.scenario
     print(f"{scenario.title}  ({scenario.start_method})", flush=True)

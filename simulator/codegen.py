@@ -1,0 +1,520 @@
+"""Code generation: a scenario as the standalone program a learner would write.
+
+`generate(scenario)` returns a `Program` whose `source` is a runnable script using nothing but the
+standard library's `multiprocessing`, written like a textbook example: one function per process
+node doing exactly what its behaviour does in a traced run (`simulator.behaviours`) and printing
+exactly the same lines, each starting with the node's name; then, under
+``if __name__ == "__main__":`` (so it is safe with ``spawn``), the channels, the processes and
+main's steps in order. Only what a node uses is written: a producer that blocks has no
+``try``/``except queue.Full``, a fixed pace has no random generator.
+
+Next to the source, the line numbers (1-based) a viewer needs to follow a replay in the code:
+
+* ``functions[node_id]``: the first and last line of the node's function;
+* ``operations[(node_id, op)]``: the line where the node does ``op``, named as in the trace:
+  ``put``, ``get``, ``send``, ``recv``, ``task_done``, ``work``, ``sleep`` (the pause between
+  items), ``start_delay``, ``empty`` (its ``empty()`` check) and ``sentinel`` (a producer's
+  ``put(None)``; its items' puts are ``put``);
+* ``steps[k]``: the line of main's k-th step in `Scenario.effective_steps()` (a step after
+  ``end`` never runs and shares the ``end`` line), ``end``: where the program ends;
+* ``created[node_id]``: the line that creates the channel or the ``Process``.
+
+A pipe's reader has no ``except EOFError`` (behaviours have one): main keeps both ends of every
+pipe open, so ``recv()`` can never meet the end of the pipe.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import string
+import textwrap
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .scenario import Link, Pace, Scenario, Step
+
+_MODULES = ("multiprocessing", "queue", "random", "time")
+_LOCALS = ("i", "item", "reply", "result", "rng")
+_SAFE_SPEC = re.compile(r"[\w<>=^+\- #,.%]*")
+
+
+@dataclass
+class Program:
+    source: str
+    functions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    operations: dict[tuple[str, str], int] = field(default_factory=dict)
+    steps: list[int] = field(default_factory=list)
+    end: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+
+
+def generate(scenario: Scenario) -> Program:
+    return _Generator(scenario).program()
+
+
+# --------------------------------------------------------------------------- lines of code
+
+
+class _Code:
+    """Lines of code at an indentation level, and the modules they use."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.depth = 0
+        self.modules: set[str] = set()
+
+    def add(self, text: str = "") -> int:
+        self.lines.append("    " * self.depth + text if text else "")
+        return len(self.lines)
+
+    @contextmanager
+    def indented(self):
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    @contextmanager
+    def block(self, header: str):
+        line = self.add(header)
+        with self.indented():
+            yield line
+
+    def sleep(self, seconds: str, comment: str) -> int:
+        self.modules.add("time")
+        return self.add(f"time.sleep({seconds})  # {comment}")
+
+
+def _names(scenario: Scenario) -> dict:
+    """A Python name for each node, pipe end and Process, clashing with nothing the code uses."""
+    taken = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
+    taken |= set(_MODULES) | set(_LOCALS)
+    names = {}
+
+    def claim(key, wanted: str) -> None:
+        name = wanted.strip("_") + "_" if re.fullmatch(r"__\w*[^\W_]\w*__", wanted) else wanted
+        while name in taken:  # a module attribute such as __file__ would break the program
+            name += "_"
+        taken.add(name)
+        names[key] = name
+
+    for node in scenario.nodes:
+        claim(node.id, node.id)
+    for node in scenario.nodes:
+        if node.kind == "pipe":
+            claim((node.id, 1), f"{names[node.id]}_end1")
+            claim((node.id, 2), f"{names[node.id]}_end2")
+        elif node.kind != "queue":
+            claim((node.id, "process"), f"{names[node.id]}_process")
+    return names
+
+
+def _seconds(pace: Pace) -> str:
+    """The expression behaviours.pace_seconds computes."""
+    if pace.up_to is None:
+        return repr(pace.seconds)
+    return f"round(rng.uniform({pace.seconds!r}, {pace.up_to!r}), 3)"
+
+
+def _str(text: str) -> str:
+    """repr(text), in double quotes when that needs no escape."""
+    quoted = repr(text)
+    if quoted[0] == "'" and '"' not in text and "'" not in text:
+        return f'"{quoted[1:-1]}"'
+    return quoted
+
+
+def _literal(value) -> str:
+    """Python source for a JSON payload (repr, except for the floats repr cannot write)."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return f"float({_str(str(value))})"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_literal, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_str(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return _str(value) if isinstance(value, str) else repr(value)
+
+
+def _format(template: str, constants: dict[str, str], variables: dict[str, str]) -> str:
+    """An expression for ``template.format(**constants, **variables)``: a string literal, an
+    f-string, or (for unusual format specs) the ``.format`` call itself."""
+    convert = {None: str, "s": str, "r": repr, "a": ascii}
+    parts, uses_variable = [], False
+    try:
+        for text, name, spec, conv in string.Formatter().parse(template):
+            parts.append(text.replace("{", "{{").replace("}", "}}"))
+            if name is None:
+                continue
+            if name in constants:
+                value = format(convert[conv](constants[name]), spec)
+                parts.append(value.replace("{", "{{").replace("}", "}}"))
+                continue
+            if not _SAFE_SPEC.fullmatch(spec):
+                raise ValueError(spec)
+            uses_variable = True
+            conv, spec = f"!{conv}" if conv else "", f":{spec}" if spec else ""
+            parts.append("{" + variables[name] + conv + spec + "}")
+    except (ValueError, KeyError, TypeError):
+        args = [f"{k}={_str(v)}" for k, v in constants.items()]
+        args += [f"{k}={v}" for k, v in variables.items()]
+        return f"{_str(template)}.format({', '.join(args)})"
+    return "f" + _str("".join(parts)) if uses_variable else _str(template.format(**constants))
+
+
+def _count(producer) -> int:
+    return len(producer.items) if isinstance(producer.items, list) else producer.items
+
+
+def _first_item(producer) -> str:
+    """The expression for a producer's only item."""
+    if isinstance(producer.items, list):
+        return _literal(producer.items[0])
+    try:
+        return _str(producer.payload.format(name=producer.id, i=0))
+    except (ValueError, KeyError, IndexError):  # fails at run time, as in behaviours
+        return _format(producer.payload, {"name": producer.id}, {"i": "0"})
+
+
+def _fields(template: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError:
+        return set()
+
+
+def _docstring(text: str) -> str:
+    """`text` escaped for a triple-quoted string."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode()
+                   for c in text)
+
+
+# --------------------------------------------------------------------------- the program
+
+
+class _Generator:
+    def __init__(self, scenario: Scenario):
+        self.s = scenario
+        self.names = _names(scenario)
+        self.code = _Code()
+        self.operations: dict[tuple[str, str], int] = {}
+        self.node = None
+
+    def program(self) -> Program:
+        functions = {}
+        for node in self.s.processes():
+            self.code.add()
+            self.code.add()
+            first = self.code.add(f"def {self.names[node.id]}({', '.join(self._params(node))}):")
+            self.node = node
+            with self.code.indented():
+                self._docstring_of(node)
+                if node.start_delay:
+                    self._mark("start_delay", self.code.sleep(repr(node.start_delay), "start delay"))
+                if node.kind == "producer":
+                    self._producer(node)
+                else:
+                    self._consumer(node)
+            functions[node.id] = (first, len(self.code.lines))
+        self.code.add()
+        self.code.add()
+        created, steps, end = self._main()
+        header = self._header()
+        shift = len(header)
+        return Program(
+            source="\n".join(header + self.code.lines) + "\n",
+            functions={k: (a + shift, b + shift) for k, (a, b) in functions.items()},
+            operations={k: v + shift for k, v in self.operations.items()},
+            steps=[line + shift for line in steps], end=end + shift,
+            created={k: v + shift for k, v in created.items()},
+        )
+
+    def _header(self) -> list[str]:
+        title = _docstring(self.s.title)
+        paragraphs = [textwrap.fill(p, 96, break_long_words=False)  # never inside an escape
+                      for p in _docstring(self.s.explanation).split("\n")]
+        about = ("Generated by ipcsim: one function per process on the canvas, then the main program's "
+                 "steps in order. It needs nothing but the standard library: python this_file.py. "
+                 "Each line a process prints starts with its name.")
+        lines = [f'"""{title}', ""]
+        if self.s.explanation.strip():
+            lines += "\n".join(paragraphs).split("\n") + [""]
+        lines += textwrap.wrap(about, 96) + ['"""', ""]
+        lines += [f"import {m}" for m in _MODULES if m in self.code.modules or m == "multiprocessing"]
+        return "\n".join(lines).split("\n")  # the title may hold line breaks
+
+    def _mark(self, op: str, line: int) -> None:
+        self.operations.setdefault((self.node.id, op), line)
+
+    def _say(self, text: str) -> None:
+        """Print `text` (an f-string body) after the node's name, as behaviours do."""
+        body = f"{self.node.id}: {text}"
+        quoted = f'f"{body}"' if "{" in body else f'"{body}"'
+        self.code.add(f"print({quoted}, flush=True)")
+
+    # -- what each process node does
+
+    def _endpoint(self, link: Link | None) -> str | None:
+        if link is None:
+            return None
+        return self.names[link.channel] if link.end is None else self.names[link.channel, link.end]
+
+    def _params(self, node) -> list[str]:
+        ins, outs = self.s.inputs(node.id), self.s.outputs(node.id)
+        params = [self._endpoint(ins[0] if ins else None), self._endpoint(outs[0] if outs else None)]
+        return list(dict.fromkeys(p for p in params if p))
+
+    def _channel_words(self, link: Link) -> str:
+        if link.end is None:
+            return f'queue "{link.channel}"'
+        return f'end {link.end} of pipe "{link.channel}"'
+
+    def _docstring_of(self, node) -> None:
+        ins, outs = self.s.inputs(node.id), self.s.outputs(node.id)
+        kind = ("daemon " if node.daemon else "") + node.kind
+        if node.kind == "producer":
+            count = _count(node)
+            what = f"{'puts' if outs[0].end is None else 'sends'} {count} item{'s' * (count != 1)}"
+            does = f"{what} on {self._channel_words(outs[0])}"
+        else:
+            loop = {"forever": " forever", "until_sentinel": " until it gets None",
+                    "while_not_empty": " while it is not empty", "count": ""}[node.loop]
+            count = f"{node.count} " if node.loop == "count" else ""
+            does = f"gets {count}items from {self._channel_words(ins[0])}{loop}"
+            if node.kind == "worker":
+                does += f", putting a result for each on {self._channel_words(outs[0])}"
+        lines = textwrap.wrap(f'The canvas\'s {kind} "{node.id}": {does}.', 92)
+        if len(lines) == 1:
+            self.code.add(f'"""{lines[0]}"""')
+            return
+        self.code.add(f'"""{lines[0]}')
+        for line in lines[1:]:
+            self.code.add(line)
+        self.code.add('"""')
+
+    def _producer(self, node) -> None:
+        """behaviours.produce: the items, then the sentinels, then the replies."""
+        out = self.s.outputs(node.id)[0]
+        target, count = self._endpoint(out), _count(node)
+        paced = count > 1 and (node.interval.up_to is not None or node.interval.seconds > 0)
+        if paced and node.interval.up_to is not None:
+            self._random(node.interval.seed)
+        if count == 1:
+            self.code.add(f"item = {_first_item(node)}")
+            self._put(out, target, "item", in_loop=False)
+        elif count:
+            if isinstance(node.items, list):
+                listed = "[" + ", ".join(map(_literal, node.items)) + "]"
+                header = f"for i, item in enumerate({listed}):" if paced else f"for item in {listed}:"
+            else:
+                index = "i" if paced or "i" in _fields(node.payload) else "_"
+                header = f"for {index} in range({count}):"
+            with self.code.block(header):
+                if paced:
+                    with self.code.block("if i > 0:"):
+                        line = self.code.sleep(_seconds(node.interval), "the pause between items")
+                        self._mark("sleep", line)
+                if not isinstance(node.items, list):
+                    self.code.add(f"item = {_format(node.payload, {'name': node.id}, {'i': 'i'})}")
+                self._put(out, target, "item", in_loop=True)
+        if node.sentinels:
+            def sentinel():
+                call = f"{target}.put(None)" if out.end is None else f"{target}.send(None)"
+                self._mark("sentinel", self.code.add(f"{call}  # a sentinel: tells a consumer to stop"))
+                self._say("put sentinel None" if out.end is None else "sent sentinel None")
+            self._repeat(node.sentinels, sentinel)
+        if node.replies:
+            def reply():
+                self._mark("recv", self.code.add(f"reply = {target}.recv()"))
+                self._say("received {reply!r}")
+            self._repeat(node.replies, reply)
+
+    def _repeat(self, times: int, body) -> None:
+        if times == 1:
+            body()
+            return
+        with self.code.block(f"for _ in range({times}):"):
+            body()
+
+    def _random(self, seed: int) -> None:
+        self.code.modules.add("random")
+        self.code.add(f"rng = random.Random({seed!r})  # the canvas's seed: the same delays every run")
+
+    def _put(self, link: Link, target: str, value: str, in_loop: bool) -> None:
+        """Put or send `value` the node's way (behaviours.put)."""
+        if link.end is not None:
+            self._mark("send", self.code.add(f"{target}.send({value})"))
+            self._say(f"sent {{{value}!r}}")
+            return
+        mode = self.node.put_mode
+        call = {"block": f"{target}.put({value})",
+                "timeout": f"{target}.put({value}, timeout={self.node.put_timeout!r})",
+                "nowait": f"{target}.put_nowait({value})"}[mode]
+        if mode == "block":
+            self._mark("put", self.code.add(call))
+            self._say(f"put {{{value}!r}}")
+            return
+        self.code.modules.add("queue")
+        stop = self.node.on_full == "stop"
+        with self.code.block("try:"):
+            self._mark("put", self.code.add(call))
+        with self.code.block("except queue.Full:"):
+            if stop:
+                self._say(f"queue.Full: could not put {{{value}!r}}; stopping")
+                if in_loop:
+                    self.code.add("break")
+            else:
+                self._say(f"queue.Full: dropped {{{value}!r}}")
+        if stop and in_loop:
+            self._say(f"put {{{value}!r}}")
+            return
+        with self.code.block("else:"):
+            self._say(f"put {{{value}!r}}")
+
+    def _consumer(self, node) -> None:
+        """behaviours.consume, with only the branches this node can take."""
+        inp = self.s.inputs(node.id)[0]
+        source = self._endpoint(inp)
+        on_queue = inp.end is None
+        may_fail = on_queue and node.get_mode != "block"
+        retry = may_fail and node.on_empty == "retry"
+        worker_stops = (node.kind == "worker" and self.s.outputs(node.id)[0].end is None
+                        and node.put_mode != "block" and node.on_full == "stop")
+        stops = (may_fail and not retry) or node.loop == "until_sentinel" or worker_stops
+        uses_i = node.kind == "worker" and "i" in _fields(node.result)
+        # i counts the items done, as behaviours' `done`: `for i in range(count)` unless a retry
+        # (`continue`) must not count, then `while i < count` with `i += 1` at the end
+        counter = retry if node.loop == "count" else uses_i
+        if node.work.up_to is not None:
+            self._random(node.work.seed)
+        if counter:
+            self.code.add("i = 0")
+        simple_empty_loop = node.loop == "while_not_empty" and not stops
+        if node.loop == "count":
+            index = "i" if uses_i else "_"
+            header = f"while i < {node.count}:" if counter else f"for {index} in range({node.count}):"
+        elif simple_empty_loop:
+            header = f"while not {source}.empty():"
+        else:
+            header = "while True:"
+        loop_line = self.code.add(header)
+        if simple_empty_loop:
+            self._mark("empty", loop_line)
+        with self.code.indented():
+            if node.loop == "while_not_empty" and stops:
+                with self.code.block(f"if {source}.empty():") as line:
+                    self._mark("empty", line)
+                    self._say("empty() is True: stopping")
+                    self.code.add("break")
+            self._get(node, source, inp, may_fail, retry)
+            if node.loop == "until_sentinel":
+                with self.code.block("if item is None:"):
+                    self._say("got sentinel None: stopping")
+                    if node.task_done:
+                        self.code.add(f"{source}.task_done()")
+                    self.code.add("break")
+            self._say("got {item!r}")
+            if node.work.seconds or node.work.up_to:
+                self._mark("work", self.code.sleep(_seconds(node.work), "work on the item"))
+            if node.echo:
+                self._mark("send", self.code.add(f"{source}.send(item)  # send it back"))
+                self._say("echoed {item!r}")
+            if node.kind == "worker":
+                out = self.s.outputs(node.id)[0]
+                result = _format(node.result, {"name": node.id}, {"item": "item", "i": "i"})
+                self.code.add(f"result = {result}")
+                self._put(out, self._endpoint(out), "result", in_loop=True)
+            if node.task_done:
+                self._mark("task_done", self.code.add(f"{source}.task_done()"))
+            if counter:
+                self.code.add("i += 1")
+        if simple_empty_loop:
+            self._say("empty() is True: stopping")
+
+    def _get(self, node, source: str, inp: Link, may_fail: bool, retry: bool) -> None:
+        if inp.end is not None:
+            self._mark("recv", self.code.add(f"item = {source}.recv()"))
+            return
+        call = {"block": f"{source}.get()", "timeout": f"{source}.get(timeout={node.get_timeout!r})",
+                "nowait": f"{source}.get_nowait()"}[node.get_mode]
+        if not may_fail:
+            self._mark("get", self.code.add(f"item = {call}"))
+            return
+        self.code.modules.add("queue")
+        with self.code.block("try:"):
+            self._mark("get", self.code.add(f"item = {call}"))
+        with self.code.block("except queue.Empty:"):
+            self._say("queue.Empty")
+            self.code.add("continue" if retry else "break")
+
+    # -- the main program
+
+    def _main(self) -> tuple[dict[str, int], list[int], int]:
+        code, names, created = self.code, self.names, {}
+        with code.block('if __name__ == "__main__":'):
+            code.add(f"multiprocessing.set_start_method({_str(self.s.start_method)})")
+            code.add()
+            code.add("# the channels")
+            for node in self.s.channels():
+                if node.kind == "pipe":
+                    ends = f"{names[node.id, 1]}, {names[node.id, 2]}"
+                    note = "  # end 1 only receives, end 2 only sends" if not node.duplex else ""
+                    duplex = "" if node.duplex else "duplex=False"
+                    created[node.id] = code.add(f"{ends} = multiprocessing.Pipe({duplex}){note}")
+                else:
+                    size = repr(node.maxsize) if node.maxsize else ""
+                    queue = f"multiprocessing.{node.queue_type}({size})"
+                    created[node.id] = code.add(f"{names[node.id]} = {queue}")
+            code.add()
+            code.add("# the processes, one per node on the canvas")
+            for node in self.s.processes():
+                params = self._params(node)
+                args = f"({', '.join(params)}{',' if len(params) == 1 else ''})"
+                daemon = ", daemon=True" if node.daemon else ""
+                created[node.id] = code.add(
+                    f"{names[node.id, 'process']} = multiprocessing.Process(target={names[node.id]}, "
+                    f"args={args}, name={_str(node.id)}{daemon})")
+            code.add()
+            code.add("# main's steps")
+            steps, end = [], 0
+            for step in self.s.effective_steps():
+                if end:
+                    steps.append(end)
+                    continue
+                line = self._step(step)
+                steps.append(line)
+                end = line if step.op == "end" else 0
+            if not end:
+                end = self._step(Step("end"))
+        return created, steps, end
+
+    def _step(self, step: Step) -> int:
+        code, names = self.code, self.names
+        target = names.get(step.target, step.target)
+        if step.op in ("start", "join", "terminate"):
+            process = names[step.target, "process"]
+            if step.op == "join" and step.seconds is not None:
+                return code.add(f"{process}.join(timeout={step.seconds!r})")
+            comment = "  # SIGTERM: it stops at once, wherever it is" if step.op == "terminate" else ""
+            return code.add(f"{process}.{step.op}(){comment}")
+        if step.op == "sleep":
+            return code.sleep(repr(step.seconds), "main waits")
+        if step.op == "sentinels":
+            if step.count == 1:
+                return code.add(f"{target}.put(None)  # a sentinel: tells a consumer to stop")
+            line = code.add(f"for _ in range({step.count}):  # sentinels: each tells a consumer to stop")
+            with self.code.indented():
+                code.add(f"{target}.put(None)")
+            return line
+        if step.op == "queue_join":
+            return code.add(f"{target}.join()  # until task_done() was called for every item put")
+        daemons = ", ".join(p.id for p in self.s.processes() if p.daemon)
+        if not daemons:
+            return code.add("# end: main's code is done. At exit, multiprocessing joins the processes "
+                            "still running.")
+        line = code.add("# end: main's code is done. At exit, multiprocessing terminates the daemons")
+        code.add(f"# still alive ({daemons}), then joins the other processes still running.")
+        return line

@@ -2,6 +2,7 @@
 
     ipcsim validate FILE
     ipcsim run FILE --headless [--jsonl OUT] [--trace OUT.ipctrace] [--timeout S]
+    ipcsim code FILE [-o OUT.py]
 
 Exit status: 0 success; 1 an invalid file or a run that failed; 2 bad usage; 3 the run hit
 its timeout and was stopped.
@@ -12,15 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from pathlib import Path
 
 from ipc.trace import Event
 
-from . import scenario_file
+from . import codegen, scenario_file
 from .fold import MAIN, Timeline
 from .recording import read_trace
 from .session import Run
 
-COMMANDS = ("validate", "run")
+COMMANDS = ("validate", "run", "code")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 
 
@@ -35,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", help="also write every event as one JSON object per line")
     p.add_argument("--trace", help="where to record the .ipctrace (default: ~/.cache/ipcsim/runs)")
     p.add_argument("--timeout", type=float, default=60.0, help="stop the run after S seconds (60)")
+    p = sub.add_parser("code", help="print the scenario as a standalone multiprocessing program")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", help="write the program to this file instead")
     return parser
 
 
@@ -50,10 +55,25 @@ def main(argv: list[str]) -> int:
     if args.command == "validate":
         print(f"{args.file}: OK")
         return EXIT_OK
+    if args.command == "code":
+        return write_code(document, args.output)
     if not args.headless:
         print("ipcsim run: the live window is not available yet; use --headless", file=sys.stderr)
         return EXIT_USAGE
     return run_headless(document, args)
+
+
+def write_code(document, output: str | None) -> int:
+    source = codegen.generate(document.scenario).source
+    if output is None:
+        sys.stdout.write(source)
+        return EXIT_OK
+    try:
+        scenario_file.write_atomic(Path(output), source.encode())
+    except OSError as exc:
+        print(f"ipcsim code: cannot write {output}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def run_headless(document, args) -> int:

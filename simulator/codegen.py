@@ -388,7 +388,8 @@ class _Generator:
         # i counts the items done, as behaviours' `done`: `for i in range(count)` unless a retry
         # (`continue`) must not count, then `while i < count` with `i += 1` at the end
         counter = retry if node.loop == "count" else uses_i
-        if node.work.up_to is not None:
+        works = bool(node.work.seconds or node.work.up_to)  # as behaviours decide
+        if works and node.work.up_to is not None:
             self._random(node.work.seed)
         if counter:
             self.code.add("i = 0")
@@ -417,7 +418,7 @@ class _Generator:
                         self.code.add(f"{source}.task_done()")
                     self.code.add("break")
             self._say("got {item!r}")
-            if node.work.seconds or node.work.up_to:
+            if works:
                 self._mark("work", self.code.sleep(_seconds(node.work), "work on the item"))
             if node.echo:
                 self._mark("send", self.code.add(f"{source}.send(item)  # send it back"))

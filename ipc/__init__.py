@@ -3,7 +3,8 @@
 ``import ipc as multiprocessing`` and a program behaves exactly as before: same signatures,
 return values, exceptions, blocking and timeouts (the classes subclass multiprocessing's own).
 The only difference is that, once a trace sink is attached (see `ipc.trace`), every operation
-reports what happened: see `ipc.queues`, `ipc.connection` and `ipc.process` for the events.
+reports what happened: see `ipc.queues`, `ipc.connection`, `ipc.process`, `ipc.synchronize`,
+`ipc.pool` and `ipc.managers` for the events.
 """
 
 from multiprocessing import (
@@ -21,7 +22,8 @@ from .context import get_context
 from .process import Process
 
 __all__ = [
-    "Queue", "JoinableQueue", "SimpleQueue", "Pipe", "Connection", "Process", "get_context",
+    "Queue", "JoinableQueue", "SimpleQueue", "Pipe", "Connection", "Process", "Lock", "Pool",
+    "Manager", "get_context",
     "active_children", "current_process", "parent_process", "get_start_method",
     "set_start_method", "get_all_start_methods", "trace",
 ]
@@ -40,3 +42,23 @@ def JoinableQueue(maxsize=0):
 def SimpleQueue():
     """Returns a queue object"""
     return get_context().SimpleQueue()
+
+
+def Lock():
+    """Returns a non-recursive lock object"""
+    return get_context().Lock()
+
+
+def Pool(processes=None, initializer=None, initargs=(), maxtasksperchild=None, *, trace_name=None):
+    """Returns a process pool object"""
+    return get_context().Pool(processes, initializer, initargs, maxtasksperchild,
+                              trace_name=trace_name)
+
+
+def Manager(*, trace_name=None):
+    """Returns a manager associated with a running server process
+
+    The managers methods such as `Lock()`, `Condition()` and `Queue()`
+    can be used to create shared objects.
+    """
+    return get_context().Manager(trace_name=trace_name)

@@ -92,10 +92,11 @@ class ScenarioModel:
         base = base[:28]
         if not self.has_node(base) and base != "main":
             return base
+        stem = re.sub(r"\d+$", "", base) or base  # P1 is followed by P2, not P12
         n = 2
-        while self.has_node(f"{base}{n}"):
+        while self.has_node(f"{stem}{n}"):
             n += 1
-        return f"{base}{n}"
+        return f"{stem}{n}"
 
     # -- whole document
 

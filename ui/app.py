@@ -1,23 +1,23 @@
-"""The application window (the editor and live view arrive with later issues)."""
+"""Starting the application: one window, opened on a file or on lesson 1."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
 
 
-class MainWindow(QMainWindow):
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWindowTitle("ipcsim")
-        label = QLabel("ipcsim — drag producers, consumers, queues and pipes here")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setCentralWidget(label)
-        self.resize(1280, 720)
+def create_app(argv: list[str]) -> QApplication:
+    app = QApplication.instance() or QApplication(["ipcsim", *argv])
+    app.setApplicationName("ipcsim")
+    app.setOrganizationName("ipcsim")
+    app.setStyle("Fusion")
+    return app
 
 
 def run_app(argv: list[str]) -> int:
-    app = QApplication.instance() or QApplication(["ipcsim", *argv])
+    app = create_app(argv)
     window = MainWindow()
+    window.open_initial([a for a in argv if not a.startswith("-")])
     window.show()
     return app.exec()

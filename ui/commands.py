@@ -16,8 +16,8 @@ from simulator.scenario import Link, Step
 
 
 class AddNode(QUndoCommand):
-    def __init__(self, model: ScenarioModel, node, position, parent: QUndoCommand | None = None):
-        super().__init__(f"Add {node.kind} {node.id}", parent)
+    def __init__(self, model: ScenarioModel, node, position):
+        super().__init__(f"Add {node.kind} {node.id}")
         self.model, self.node, self.position = model, node, position
 
     def redo(self):
@@ -28,9 +28,9 @@ class AddNode(QUndoCommand):
 
 
 class AddLink(QUndoCommand):
-    def __init__(self, model: ScenarioModel, link: Link, parent: QUndoCommand | None = None):
+    def __init__(self, model: ScenarioModel, link: Link):
         end = f" end {link.end}" if link.end else ""
-        super().__init__(f"Connect {link.process} {link.op} {link.channel}{end}", parent)
+        super().__init__(f"Connect {link.process} {link.op} {link.channel}{end}")
         self.model, self.link = model, link
 
     def redo(self):
@@ -156,11 +156,28 @@ class SetSteps(QUndoCommand):
         self.model.set_steps(self.old)
 
 
+class Composite(QUndoCommand):
+    """Several commands as one undo step. (Holding the parts in Python, rather than as Qt child
+    commands, keeps their Python objects alive for as long as the stack needs them.)"""
+
+    def __init__(self, text: str, parts: list[QUndoCommand]):
+        super().__init__(text)
+        self.parts = parts
+
+    def redo(self):
+        for part in self.parts:
+            part.redo()
+
+    def undo(self):
+        for part in reversed(self.parts):
+            part.undo()
+
+
 def paste_fragment(model: ScenarioModel, fragment: dict, offset: tuple[float, float]) -> QUndoCommand:
     """One undoable step adding copies of a fragment's nodes (renamed to be unique) and links.
     Raises `EditError` if the fragment holds something invalid."""
     nodes = [node_from_dict(data) for data in fragment.get("nodes", [])]
-    parent = QUndoCommand(f"Paste {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
+    parts: list[QUndoCommand] = []
     renamed: dict[str, str] = {}
     for node in nodes:
         new_id = model.unique_id(node.id)
@@ -168,9 +185,9 @@ def paste_fragment(model: ScenarioModel, fragment: dict, offset: tuple[float, fl
             new_id = model.unique_id(new_id + "_")
         renamed[node.id] = new_id
         x, y = fragment.get("positions", {}).get(node.id, (0, 0))
-        AddNode(model, dataclasses.replace(node, id=new_id), (x + offset[0], y + offset[1]), parent)
+        parts.append(AddNode(model, dataclasses.replace(node, id=new_id), (x + offset[0], y + offset[1])))
     for data in fragment.get("links", []):
         if data.get("process") in renamed and data.get("channel") in renamed:
             link = Link(**{**data, "process": renamed[data["process"]], "channel": renamed[data["channel"]]})
-            AddLink(model, link, parent)
-    return parent
+            parts.append(AddLink(model, link))
+    return Composite(f"Paste {len(nodes)} node{'s' if len(nodes) != 1 else ''}", parts)

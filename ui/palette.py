@@ -39,13 +39,16 @@ class Palette(QListWidget):
         self.itemDoubleClicked.connect(lambda item: self.activated_kind.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.setMinimumWidth(self.sizeHintForColumn(0) + 24)
 
+    def mimeData(self, items) -> QMimeData:
+        mime = QMimeData()
+        mime.setData(PALETTE_MIME, items[0].data(Qt.ItemDataRole.UserRole).encode())
+        return mime
+
     def startDrag(self, actions) -> None:
         item = self.currentItem()
         if item is None:
             return
-        mime = QMimeData()
-        mime.setData(PALETTE_MIME, item.data(Qt.ItemDataRole.UserRole).encode())
         drag = QDrag(self)
-        drag.setMimeData(mime)
+        drag.setMimeData(self.mimeData([item]))
         drag.setPixmap(item.icon().pixmap(40, 40))
         drag.exec(Qt.DropAction.CopyAction)

@@ -87,6 +87,10 @@ class NodeItem(QGraphicsObject):
         path.addRoundedRect(self.body(), 12, 12)
         return path
 
+    def footprint(self) -> QRectF:
+        """What the node covers on the canvas, run-state badge included (scene coordinates)."""
+        return self.mapToScene(self.body().adjusted(0, 0, 0, BADGE_H)).boundingRect()
+
     def name_rect(self) -> QRectF:
         """Where the name is drawn (item coordinates), for renaming in place."""
         return QRectF(56, 10, self.WIDTH - 64, 24)
@@ -179,6 +183,13 @@ class ProcessItem(NodeItem):
 
     def port_scene_pos(self, port: str) -> QPointF:
         return self.mapToScene(self.port_rect(port).center())
+
+    def shape(self) -> QPainterPath:
+        path = super().shape()
+        path.setFillRule(Qt.FillRule.WindingFill)  # the port discs overlap the body
+        for port in self.ports():
+            path.addEllipse(self.port_rect(port).adjusted(-5, -5, 5, 5))
+        return path
 
     def subtitle(self) -> str:
         n = self.node

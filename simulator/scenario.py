@@ -304,6 +304,8 @@ def _check_process_links(path: str, proc, s: Scenario, by_id: dict) -> list[str]
         return errors
     chan_in = by_id.get(ins[0].channel) if ins else None
     chan_out = by_id.get(outs[0].channel) if outs else None
+    if proc.kind == "producer" and proc.sentinels and chan_out is not None and chan_out.kind != "queue":
+        errors.append(f"{path}.sentinels: sentinels are put on a queue; a pipe's reader stops on EOFError")
     if proc.kind == "producer" and proc.replies:
         if chan_out is None or chan_out.kind != "pipe" or not chan_out.duplex:
             errors.append(f"{path}.replies: only a producer on a duplex pipe end can receive replies")

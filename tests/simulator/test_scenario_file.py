@@ -108,3 +108,10 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         scenario_file.save(doc, target)
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["s.json"]  # no temporary file left behind
+
+
+def test_sentinels_only_go_on_queues():
+    data = json.loads(lesson_paths()[8].read_text())  # lesson 9: writer on a pipe
+    data["scenario"]["nodes"][0]["sentinels"] = 1
+    assert errors_of(data) == ["scenario.nodes[0].sentinels: sentinels are put on a queue; "
+                               "a pipe's reader stops on EOFError"]

@@ -3,10 +3,11 @@ and the file commands (New, Open, Save, Save As, recent files, the lesson galler
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt
+from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 from simulator import scenario_file
 from simulator.lessons import lesson_path
 from simulator.model import EditError
+from simulator.recording import TraceError
 
 from .canvas.scene import CanvasScene
 from .canvas.view import CanvasView
@@ -28,9 +30,12 @@ from .editor import Editor
 from .gallery import GalleryDialog
 from .inspector import Inspector
 from .palette import Palette
+from .run_bar import RunBar
+from .run_controller import RunController
 
 FRAGMENT_MIME = "application/x-ipcsim-fragment"
 FILE_FILTER = "ipcsim scenarios (*.json);;All files (*)"
+TRACE_FILTER = "ipcsim traces (*.ipctrace);;All files (*)"
 MAX_RECENT = 8
 
 
@@ -44,6 +49,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.display_name = "Untitled"
         self._paste_count = 0
+        self._loading_trace = False
 
         self.palette_list = Palette()
         self.palette_list.activated_kind.connect(self._add_at_center)
@@ -51,12 +57,25 @@ class MainWindow(QMainWindow):
         self.problems = QListWidget()
         self.bottom = QTabWidget()
         self.bottom.addTab(self.problems, "Problems")
-        self._dock("Palette", self.palette_list, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Panels", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea)
+        docks = [self._dock("Palette", self.palette_list, Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
+        self.panels_dock = self._dock("Panels", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._docks = docks
+
+        self.controller = RunController(self)
+        self.run_bar = RunBar(self.controller, self)
+        self.run_bar.act_run.triggered.connect(self.run_scenario)
+        self.run_bar.act_restart.triggered.connect(self.restart)
+        self.controller.frame.connect(self._show_frame)
+        self.controller.state_changed.connect(self._run_state_changed)
+        self.controller.timeline_replaced.connect(self._run_state_changed)
+        self.controller.run_finished.connect(
+            lambda outcome: self.statusBar().showMessage(f"The run {outcome}. Scrub or step through it.", 8000))
 
         self._build_actions()
         self._build_menus()
+        self.addToolBarBreak()
+        self.addToolBar(self.run_bar)
         self.statusBar()
 
         e = self.editor
@@ -65,6 +84,7 @@ class MainWindow(QMainWindow):
         e.path_changed.connect(self._update_title)
         e.document_replaced.connect(self._document_replaced)
         e.undo_stack.indexChanged.connect(self._update_problems)
+        e.undo_stack.indexChanged.connect(self._scenario_edited)
         e.selection_changed.connect(self._update_actions)
         self.scene.selectionChanged.connect(self._update_actions)
         self.resize(1280, 760)
@@ -96,6 +116,8 @@ class MainWindow(QMainWindow):
         stack = self.editor.undo_stack
         self.act_new = self._action("&New", self.new_file, K.New)
         self.act_open = self._action("&Open...", self.open_dialog, K.Open)
+        self.act_open_trace = self._action("Open &Trace...", self.open_trace_dialog, "Ctrl+Shift+O",
+                                           tip="Replay a recorded run without running anything")
         self.act_gallery = self._action("Lesson &Gallery...", self.show_gallery, "Ctrl+G")
         self.act_save = self._action("&Save", self.save, K.Save)
         self.act_save_as = self._action("Save &As...", self.save_as, K.SaveAs)
@@ -128,7 +150,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         m = self.menuBar()
         file_menu = m.addMenu("&File")
-        for action in (self.act_new, self.act_open):
+        for action in (self.act_new, self.act_open, self.act_open_trace):
             file_menu.addAction(action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
@@ -143,6 +165,10 @@ class MainWindow(QMainWindow):
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
                        self.act_duplicate, self.act_delete, None, self.act_rename, self.act_select_all):
             edit.addSeparator() if action is None else edit.addAction(action)
+        run = m.addMenu("&Run")
+        for action in self.run_bar.actions():
+            if not action.isSeparator() and action.text():
+                run.addAction(action)
         view = m.addMenu("&View")
         for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual):
             view.addAction(action)
@@ -174,6 +200,15 @@ class MainWindow(QMainWindow):
     def _document_replaced(self) -> None:
         self._update_problems()
         self._update_title()
+        QTimer.singleShot(0, self.view.fit_all)  # once the layout has settled
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._settle_layout)
+
+    def _settle_layout(self) -> None:
+        self.resizeDocks(self._docks, [170, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.panels_dock], [170], Qt.Orientation.Vertical)
         self.view.fit_all()
 
     # -- files
@@ -276,9 +311,74 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.maybe_save():
+            self.controller.stop()  # no process of a run outlives the window
             event.accept()
         else:
             event.ignore()
+
+    # -- running and replaying
+
+    def run_scenario(self) -> None:
+        if self.controller.live:
+            return
+        problems = self.editor.model.problems()
+        if problems:
+            self.bottom.setCurrentWidget(self.problems)
+            self.statusBar().showMessage(f"Cannot run: {problems[0]}", 8000)
+            return
+        try:
+            self.controller.start(copy.deepcopy(self.editor.model.document))
+        except OSError as exc:
+            QMessageBox.critical(self, "Cannot run", str(exc))
+            return
+        self.statusBar().showMessage(f"Running… recording to {self.controller.trace_path}", 5000)
+
+    def restart(self) -> None:
+        self.controller.stop()
+        self.controller.close()
+        self.run_scenario()
+
+    def open_trace_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open trace", self._last_dir(), TRACE_FILTER)
+        if path:
+            self.open_trace(Path(path))
+
+    def open_trace(self, path: Path) -> bool:
+        """Show a recorded run: its scenario on the canvas, ready to replay."""
+        try:
+            recording = self.controller.load_trace(path)
+        except TraceError as exc:
+            QMessageBox.critical(self, "Cannot open trace", str(exc))
+            return False
+        self.display_name = f"{path.name} (replay)"
+        self._loading_trace = True
+        self.editor.open_document(copy.deepcopy(recording.document), None)
+        self._loading_trace = False
+        self._show_frame()
+        return True
+
+    def _scenario_edited(self, *_) -> None:
+        """An edit makes a recorded run stale: the picture goes back to the scenario."""
+        if self.controller.timeline is not None and not self.controller.live and not self._loading_trace:
+            self.controller.close()
+
+    def _show_frame(self) -> None:
+        state = self.controller.state()
+        if state is None:
+            self.scene.clear_run()
+        else:
+            self.scene.show_run(self.controller.timeline, self.controller.playhead, state)
+
+    def _run_state_changed(self) -> None:
+        live = self.controller.live
+        self.editor.read_only = live
+        self.inspector.set_read_only(live)
+        self.palette_list.setEnabled(not live)
+        self.run_bar.act_run.setEnabled(not live)
+        if self.controller.timeline is None:
+            self.scene.clear_run()
 
     # -- editing
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from simulator import scenario_file
+from simulator.lifeline import process_alive
 from simulator.recording import read_trace
 from simulator.scenario import Consumer, Document, Link, Producer, QueueNode, Scenario
 from simulator.session import Run
@@ -31,21 +32,13 @@ def stuck_scenario(start_method="spawn") -> Document:
     ))
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def wait_dead(pids, within: float) -> list[int]:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if not any(alive(p) for p in pids):
+        if not any(process_alive(p) for p in pids):
             return []
         time.sleep(0.02)
-    return [p for p in pids if alive(p)]
+    return [p for p in pids if process_alive(p)]
 
 
 class Watch:
@@ -93,7 +86,7 @@ def test_a_timeout_stops_the_run(tmp_path):
     run = Run(stuck_scenario(), tmp_path / "t.ipctrace")
     run.start()
     assert run.wait(timeout=1.5) == "timeout"
-    assert not alive(run.pid)
+    assert not process_alive(run.pid)
 
 
 @pytest.mark.parametrize("victim", ["caller", "runner"])

@@ -64,12 +64,12 @@ class CanvasScene(QGraphicsScene):
         self.setSceneRect(self.itemsBoundingRect().adjusted(-400, -300, 400, 300))
 
     def _place_main(self) -> None:
-        """Main sits to the left of everything, level with the top: it starts the others."""
+        """Main sits above the top-left corner of the scenario: it starts the others."""
         self.main_item.set_scenario(self.editor.model.scenario)
         rect = QRectF()
         for item in self.nodes.values():
-            rect = rect.united(item.sceneBoundingRect())
-        self.main_item.setPos(snap(rect.left() - MainItem.WIDTH - 100), snap(rect.top()))
+            rect = rect.united(item.footprint())
+        self.main_item.setPos(snap(rect.left()), snap(rect.top() - self.main_item.height() - 60))
 
     def _node_added(self, node_id: str) -> None:
         item = item_for(self.editor.model.node(node_id))

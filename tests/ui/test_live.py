@@ -1,0 +1,129 @@
+"""Running lessons live in the window: the canvas follows the real processes, and replays."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from simulator.lessons import lesson_path
+from simulator.lifeline import process_alive
+from ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # runs are recorded here
+    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.controller.stop()
+    qtbot.waitUntil(lambda: not w.controller.live, timeout=10_000)
+    w.editor.undo_stack.setClean()
+    w.close()
+    w.deleteLater()
+    QApplication.processEvents()
+
+
+def state_of(window, name: str) -> str | None:
+    item = window.scene.nodes[name]
+    p = item.process_state()
+    return p.state if p else None
+
+
+def run_lesson(window, number: int) -> None:
+    window.open_lesson(lesson_path(number))
+    window.run_bar.act_run.trigger()
+    assert window.controller.live and window.editor.read_only
+
+
+def test_lesson_1_producer_blocks_then_unblocks(window, qtbot):
+    run_lesson(window, 1)
+    qtbot.waitUntil(lambda: state_of(window, "producer") == "blocked", timeout=20_000)
+    queue = window.scene.nodes["q"].snapshot.channels["q"]
+    assert len(queue.contents) == 3  # drawn full: 3 of 3
+    assert window.scene.nodes["producer"].process_state().waits_on == "q"
+    qtbot.waitUntil(lambda: state_of(window, "consumer") in ("running", "working"), timeout=20_000)
+    qtbot.waitUntil(lambda: state_of(window, "producer") in ("running", "finished"), timeout=20_000)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    assert window.controller.outcome == "finished"
+    assert not window.editor.read_only
+
+
+def test_lesson_11_daemons_are_shown_killed(window, qtbot):
+    run_lesson(window, 11)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    window.controller.seek(window.controller.end_ns)
+    qtbot.waitUntil(lambda: state_of(window, "C1") == "daemon_killed", timeout=5_000)
+    assert state_of(window, "C2") == "daemon_killed"
+    assert state_of(window, "P1") == "finished"
+
+
+def test_seeking_backwards_shows_state_at_t(window, qtbot):
+    run_lesson(window, 1)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    controller = window.controller
+    timeline = controller.timeline
+    start, end = controller.started_ns, controller.end_ns
+    for fraction in (0.9, 0.6, 0.45, 0.3, 0.1, 0.0):
+        t = start + int((end - start) * fraction)
+        controller.seek(t)
+        expected = timeline.state_at(t)
+        for name, item in window.scene.nodes.items():
+            shown = item.snapshot
+            if name in expected.processes:
+                assert shown.processes[name] == expected.processes[name], (fraction, name)
+            if name in expected.channels:
+                assert shown.channels[name] == expected.channels[name], (fraction, name)
+        assert window.scene.main_item.snapshot.processes["main"] == expected.processes["main"]
+
+
+def test_stop_while_blocked_ends_every_process(window, qtbot):
+    run_lesson(window, 7)  # the reader blocks on get() forever until main terminates it
+    qtbot.waitUntil(lambda: state_of(window, "writer") == "finished"
+                    and state_of(window, "reader") == "blocked", timeout=20_000)
+    pids = {e.pid for e in window.controller.timeline.events if e.process != "ipcsim"}
+    assert len(pids) >= 3
+    window.run_bar.act_stop.trigger()
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=10_000)
+    assert window.controller.outcome == "stopped"
+    qtbot.waitUntil(lambda: not any(process_alive(p) for p in pids), timeout=1_000)
+    window.controller.seek(window.controller.end_ns)
+    assert state_of(window, "reader") == "stopped"
+
+
+def test_step_moves_event_by_event(window, qtbot):
+    run_lesson(window, 5)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    controller = window.controller
+    controller.seek(controller.started_ns)
+    seen = []
+    for _ in range(5):
+        window.run_bar.act_step.trigger()
+        seen.append(controller.timeline.index_at(controller.playhead))
+    assert seen == sorted(seen) and len(set(seen)) == 5
+    window.run_bar.act_step_back.trigger()
+    assert controller.timeline.index_at(controller.playhead) == seen[-2]
+
+
+def test_editing_after_a_run_returns_to_the_scenario(window, qtbot):
+    run_lesson(window, 5)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    assert window.scene.nodes["writer"].snapshot is not None
+    window.editor.set_selection(["writer"])
+    window.act_delete.trigger()
+    assert window.controller.timeline is None
+    assert window.scene.nodes["reader"].snapshot is None
+
+
+def test_a_saved_trace_replays_without_running(window, qtbot):
+    run_lesson(window, 5)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    path = window.controller.trace_path
+    window.new_file()
+    assert window.open_trace(path)
+    assert window.controller.run is None and window.controller.timeline is not None
+    assert [n.id for n in window.editor.model.scenario.nodes] == ["writer", "q", "reader"]
+    window.controller.seek(window.controller.end_ns)
+    assert state_of(window, "reader") == "finished"

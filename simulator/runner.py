@@ -8,12 +8,15 @@ way a real main program ends: `multiprocessing`'s exit handler terminates the da
 still alive (`ipc` reports each as ``daemon_killed_at_exit``) and joins the others.
 
 It is started by `simulator.session.Run` in its own process group, with its stdin a pipe from the
-caller (see `simulator.lifeline`), and reports to the caller's trace collector.
+caller (see `simulator.lifeline`), and reports to the caller's trace collector. It lowers its CPU
+priority (nice +5, inherited by the scenario's processes, so their priorities relative to each
+other are unchanged): a scenario that floods its queues can never starve the window showing it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from multiprocessing import util
 
@@ -24,6 +27,7 @@ from . import behaviours, lifeline, scenario_file
 from .scenario import Scenario, Step
 
 MAIN = "main"
+NICENESS = 5
 
 
 class Main:
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     scenario_path, address = argv if argv is not None else sys.argv[1:]
     lifeline.die_with_parent()
     lifeline.kill_group_when_caller_exits()
+    os.nice(NICENESS)
     multiprocessing.current_process().name = MAIN
     ipc.trace.attach(address, identity=MAIN)
     scenario = scenario_file.load(scenario_path).scenario

@@ -26,6 +26,7 @@ from simulator.scenario import Document
 from simulator.session import Run
 
 FRAME_MS = 33
+APPLY_BUDGET_S = 0.012  # per frame; a flood is folded in over several frames, never dropped
 
 
 class RunController(QObject):
@@ -182,23 +183,34 @@ class RunController(QObject):
 
     # -- the frame
 
-    def _take_inbox(self) -> int:
-        batch: list[Event] = []
+    def _take_inbox(self, budget_s: float | None = None) -> int:
+        """Move received events into the timeline: all of them, or as many batches as fit in
+        `budget_s` seconds (the rest wait for the next frame, in order)."""
+        started = time.perf_counter()
+        taken = 0
         while self._inbox:
-            batch.extend(self._inbox.popleft())
-        if batch:
+            batch: list[Event] = []
+            while self._inbox and len(batch) < 2000:
+                batch.extend(self._inbox.popleft())
             self.timeline.extend(batch)
             self.events_added.emit(len(batch))
-        return len(batch)
+            taken += len(batch)
+            if budget_s is not None and time.perf_counter() - started > budget_s:
+                break
+        return taken
+
+    @property
+    def backlog(self) -> int:
+        """Events received but not yet folded in (a flood being caught up with)."""
+        return sum(len(b) for b in list(self._inbox))
 
     def tick(self) -> None:
         if self.timeline is None:
             return
         started = time.perf_counter()
         now = time.monotonic_ns()
-        self._take_inbox()
-        if self._outcome_box:
-            self._take_inbox()  # the last events arrived before the outcome
+        self._take_inbox(APPLY_BUDGET_S)
+        if self._outcome_box and not self._inbox:
             self.outcome = self._outcome_box.popleft()
             if self.mode == "live":
                 self.mode = "paused"
@@ -206,7 +218,8 @@ class RunController(QObject):
             self.run_finished.emit(self.outcome)
             self.state_changed.emit()
         if self.mode == "live":
-            self.playhead = now
+            # following the present, or the latest event folded in while catching up
+            self.playhead = now if not self._inbox else self.timeline.end_ns
         elif self.mode == "playing":
             self.playhead += int((now - self._last_tick) * self.speed)
             if self.playhead >= self.end_ns:

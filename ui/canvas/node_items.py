@@ -6,6 +6,8 @@ them during a drag, and the move gesture turns the result into an undo command.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtSvg import QSvgRenderer
@@ -263,7 +265,7 @@ class QueueItem(NodeItem):
         else:
             fit = max(1, int(area.width() // 44))
             boxes = [QRectF(area.left() + i * 44, area.top(), 40, area.height()) for i in range(fit)]
-        shown = ids[:len(boxes)] if len(ids) <= len(boxes) else ids[:len(boxes) - 1]
+        shown = list(islice(ids, len(boxes) if len(ids) <= len(boxes) else len(boxes) - 1))
         for box, mid in zip(boxes, shown):
             msg = self.snapshot.messages.get(mid)
             paint_token(painter, box, theme.process_color(msg.source) if msg else t.link,
@@ -370,7 +372,7 @@ class PipeItem(NodeItem):
             if not ids:
                 continue
             toward_right = int(end) == self.left_end()  # sent from the left end: travels right
-            for i, mid in enumerate(ids[:4]):
+            for i, mid in enumerate(islice(ids, 4)):
                 msg = self.snapshot.messages.get(mid)
                 x = tube.right() - 26 - i * 24 if toward_right else tube.left() + 4 + i * 24
                 y = tube.top() - (2 if toward_right else -2)

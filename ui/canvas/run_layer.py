@@ -21,7 +21,7 @@ from .state_badges import draw_state_icon
 MOVE_NS = 300_000_000  # a message takes 0.3 s (of playhead time) to travel on screen
 FADE_NS = 900_000_000  # dropped and lost messages fade out over 0.9 s
 KILL_NS = 1_500_000_000  # a kill at main's exit is marked for 1.5 s
-MAX_TOKENS = 5000
+MAX_TOKENS = 1000  # the most recent; more would not paint at 30 frames a second
 
 
 class MainItem(QGraphicsObject):
@@ -160,11 +160,15 @@ class RunLayer(QGraphicsObject):
         first = tl.index_at(now - max(MOVE_NS, FADE_NS, KILL_NS))
         last = tl.index_at(now)
         drawn = 0
+        paths: dict[tuple, tuple | None] = {}  # where tokens travel, per kind/process/channel/end
         for e in tl.events[max(first, last - MAX_TOKENS):last]:
             age = now - e.t_ns
             kind = e.kind
             if age <= MOVE_NS and kind in _MOVES:
-                ends = _MOVES[kind](self.canvas, e)
+                key = (kind, e.process, e.object, (e.detail or {}).get("end"))
+                if key not in paths:
+                    paths[key] = _MOVES[kind](self.canvas, e)
+                ends = paths[key]
                 if ends is None:
                     continue
                 a, b = ends

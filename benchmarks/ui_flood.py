@@ -1,0 +1,128 @@
+"""The live view under a flood, and how many message tokens the canvas can draw at 30 fps.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/ui_flood.py [--items 150000]
+
+1. Flood: a real run where one producer fills an unbounded queue as fast as it can while a
+   consumer drains it, shown live in the main window. Every frame (the controller's tick: move
+   the batch of events into the timeline, fold, update the canvas and panels) is followed by a
+   synchronous repaint of the window, and the two are timed together. Prints the events/s the
+   UI took in, the frame time (median, p95, max; target p95 <= 33 ms), and whether the events
+   in the UI equal the events in the trace file (nothing lost).
+2. Tokens: the canvas painted with N messages in motion at once (a synthetic timeline), for
+   growing N; prints the paint time per frame and the largest N that still paints in 33 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from ipc.trace import Event  # noqa: E402
+from simulator.fold import Timeline  # noqa: E402
+from simulator.recording import read_trace  # noqa: E402
+from simulator.scenario import Consumer, Document, Link, Producer, QueueNode, Scenario  # noqa: E402
+from ui.canvas import run_layer  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+
+
+def flood_document(items: int) -> Document:
+    return Document(Scenario(
+        title="flood", start_method="fork",
+        nodes=[Producer("P", items=items, payload="{i}"), QueueNode("q"), Consumer("C", loop="count", count=items)],
+        links=[Link("P", "q", "put"), Link("C", "q", "get")],
+    ))
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def flood(app, window: MainWindow, items: int) -> None:
+    controller = window.controller
+    frame_ms: list[float] = []
+
+    def frame_and_paint():
+        started = time.perf_counter()
+        controller.tick()
+        window.repaint()
+        frame_ms.append((time.perf_counter() - started) * 1000)
+
+    controller.timer.timeout.disconnect(controller.tick)
+    controller.timer.timeout.connect(frame_and_paint)
+    window.editor.open_document(flood_document(items), None)
+    app.processEvents()
+    controller.start(window.editor.model.document)
+    first_ns = time.monotonic_ns()
+    while controller.live:
+        app.processEvents()
+        time.sleep(0.001)
+    wall = (time.monotonic_ns() - first_ns) / 1e9
+    for _ in range(3):
+        frame_and_paint()
+    in_ui = len(controller.timeline)
+    in_file = len(read_trace(controller.trace_path).events)
+    busy = [f for f in frame_ms[2:]]
+    print(f"flood: {items:,} items, {in_ui:,} events in {wall:.1f} s = {in_ui / wall:,.0f} events/s into the UI")
+    print(f"frame (tick + repaint): median {statistics.median(busy):.1f} ms, p95 {percentile(busy, 0.95):.1f} ms, "
+          f"max {max(busy):.1f} ms over {len(busy)} frames (target p95 <= 33 ms)")
+    print(f"events in the UI: {in_ui:,}; events in the trace file: {in_file:,} -> "
+          f"{'nothing lost' if in_ui == in_file else 'MISMATCH'}")
+
+
+def tokens(app, window: MainWindow) -> None:
+    window.editor.open_document(flood_document(10), None)
+    app.processEvents()
+    scene, view = window.scene, window.view
+    scenario = window.editor.model.scenario
+    best = 0
+    limit = run_layer.MAX_TOKENS
+    for n in (250, 500, 1000, 2000, 4000, 8000):
+        run_layer.MAX_TOKENS = n  # measure what the canvas can do, past its everyday limit
+        t0 = 1_000_000_000
+        events = [Event(t0 + i * 1000, 1, i + 1, "P", "message_put", "q", f"1:{i}", {"preview": str(i)})
+                  for i in range(n)]
+        timeline = Timeline(scenario, events)
+        playhead = t0 + n * 1000 + 10_000_000  # every put less than 0.3 s ago: all in motion
+        times = []
+        for _ in range(10):
+            started = time.perf_counter()
+            scene.show_run(timeline, playhead, timeline.state_at(playhead))
+            view.viewport().repaint()
+            times.append((time.perf_counter() - started) * 1000)
+            playhead += 1_000_000
+        drawn = scene.run_layer.tokens_drawn
+        ms = statistics.median(times)
+        print(f"tokens in motion: {drawn:5d}  paint {ms:6.1f} ms/frame  ({1000 / ms:5.0f} fps)")
+        if ms <= 33:
+            best = max(best, drawn)
+    run_layer.MAX_TOKENS = limit
+    print(f"largest number of tokens painted at >= 30 fps: {best:,} (target >= 1,000; "
+          f"the canvas draws at most the {limit:,} most recent)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=150_000)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication(["ui_flood"])
+    window = MainWindow(QSettings("/tmp/ipcsim-bench.ini", QSettings.Format.IniFormat))
+    window.resize(1280, 720)
+    window.show()
+    app.processEvents()
+    flood(app, window, args.items)
+    tokens(app, window)
+    window.editor.undo_stack.setClean()
+    window.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,9 +20,13 @@ from pydantic import TypeAdapter, ValidationError
 from .scenario import (
     PROCESS_KINDS,
     Consumer,
+    DictNode,
     Document,
     Link,
+    ListNode,
+    LockNode,
     PipeNode,
+    PoolNode,
     Producer,
     QueueNode,
     Scenario,
@@ -35,7 +39,15 @@ from .scenario import (
 Listener = Callable[[str, dict], None]
 
 NODE_CLASSES = {"producer": Producer, "consumer": Consumer, "worker": Worker,
-                "queue": QueueNode, "pipe": PipeNode}
+                "queue": QueueNode, "pipe": PipeNode, "pool": PoolNode, "dict": DictNode,
+                "list": ListNode, "lock": LockNode}
+QUEUE_TYPES = ("Queue", "JoinableQueue", "SimpleQueue", "Manager.Queue", "Manager.JoinableQueue")
+# what each kind of node a link goes to is used with, in the words of link_problem's reasons
+_LINK_OPS = {"queue": (("put", "get"), "a queue is used with put() or get()"),
+             "pipe": (("send", "recv"), "a pipe is used with send() or recv()"),
+             "dict": (("write", "read"), "a dict is written or read"),
+             "list": (("write", "read"), "a list is written or read"),
+             "lock": (("use",), "a lock is used (with lock: ...)")}
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 
 
@@ -180,15 +192,14 @@ class ScenarioModel:
             proc, chan = self.node(link.process), self.node(link.channel)
         except KeyError as exc:
             return f"there is no node {exc.args[0]!r}"
-        if proc.kind not in PROCESS_KINDS:
-            return "links go from a process to a queue or a pipe"
-        if chan.kind in PROCESS_KINDS:
+        if proc.kind not in PROCESS_KINDS and proc.kind != "pool":
+            return "links go from a process or a pool to a queue, a pipe, a dict, a list or a lock"
+        if chan.kind in PROCESS_KINDS or chan.kind == "pool":
             return "a process talks to another process through a queue or a pipe"
-        if chan.kind == "queue" and link.op not in ("put", "get"):
-            return "a queue is used with put() or get()"
+        ops, reason = _LINK_OPS[chan.kind]
+        if link.op not in ops:
+            return reason
         if chan.kind == "pipe":
-            if link.op not in ("send", "recv"):
-                return "a pipe is used with send() or recv()"
             if link.end not in (1, 2):
                 return "choose which end of the pipe"
             if not chan.duplex and link.end == 1 and link.op == "send":
@@ -197,17 +208,37 @@ class ScenarioModel:
                 return "a one-way pipe's send end cannot receive"
         if link in self.scenario.links:
             return "that link is already there"
+        links = self.scenario.links_of(proc.id)
+        if link.op == "use":
+            used = next((k.channel for k in links if k.op == "use"), None)
+            return f"{proc.id} already uses {used}" if used else None
+        if proc.kind == "pool":
+            if link.op != "put":
+                return "a pool's tasks only put their result on a queue"
+            puts = [k.channel for k in links if k.op == "put"]
+            return f"{proc.id}'s tasks already put to {puts[0]}" if puts else None
+        return self._process_link_problem(proc, link)
+
+    def _process_link_problem(self, proc, link: Link) -> str | None:
         ins, outs = self.scenario.inputs(proc.id), self.scenario.outputs(proc.id)
-        if link.op in ("get", "recv"):
+        if link.op in ("get", "recv", "read"):
             if proc.kind == "producer":
-                return "a producer only puts or sends; use a consumer or a worker to read"
+                return "a producer only puts or sends, or writes a dict or list; use a consumer or a worker to read"
+            if proc.kind == "worker" and link.op == "read":
+                return "a worker gets from a queue or a pipe; use a consumer to read a dict or list"
             if ins:
                 return f"{proc.id} already reads from {ins[0].channel}"
-        else:
-            if proc.kind == "consumer":
-                return "a consumer only gets or receives; use a producer or a worker to write"
-            if outs:
+            return None
+        if proc.kind == "consumer":
+            return "a consumer only gets or receives, or reads a dict or list; use a producer or a worker to write"
+        if link.op == "write":
+            if proc.kind == "worker":
+                return "a worker puts its results on a queue or a pipe; use a producer to write"
+            if any(k.op != "write" for k in outs):
                 return f"{proc.id} already writes to {outs[0].channel}"
+            return None
+        if outs:
+            return f"{proc.id} already writes to {outs[0].channel}"
         return None
 
     def add_link(self, link: Link, index: int | None = None) -> None:
@@ -292,9 +323,10 @@ def _validate_node(node) -> None:
         _strict(type(node), dataclasses.asdict(node))
     except ValidationError as exc:
         raise EditError(_first_error(exc)) from None
-    if node.kind in ("producer", "worker"):
-        field = "payload" if node.kind == "producer" else "result"
-        allowed = {"name", "i"} if node.kind == "producer" else {"name", "i", "item"}
+    templates = {"producer": [("payload", {"name", "i"}), ("key", {"name", "i"})],
+                 "worker": [("result", {"name", "i", "item"})],
+                 "pool": [("result", {"name", "i"})]}
+    for field, allowed in templates.get(node.kind, []):
         errors = check_template(field, getattr(node, field), allowed)
         if errors:
             raise EditError(errors[0])
@@ -307,10 +339,16 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def new_node(kind: str, node_id: str, **options: Any):
-    """A fresh node of a palette kind with sensible defaults."""
-    if kind in ("Queue", "JoinableQueue", "SimpleQueue"):
-        return QueueNode(node_id, queue_type=kind, maxsize=3 if kind == "Queue" else 0)
+    """A fresh node of a palette kind with sensible defaults: a node kind (``producer``, ``pool``,
+    ``dict``...), a queue type (``Queue``, ``Manager.Queue``...), ``Pipe``, ``Pool``, ``Lock`` or
+    ``Manager.Lock``."""
+    if kind in QUEUE_TYPES:
+        return QueueNode(node_id, queue_type=kind, maxsize=3 if kind in ("Queue", "Manager.Queue") else 0)
     if kind == "Pipe":
         return PipeNode(node_id, duplex=options.get("duplex", True))
+    if kind == "Pool":
+        return PoolNode(node_id)
+    if kind in ("Lock", "Manager.Lock"):
+        return LockNode(node_id, lock_type=kind)
     return NODE_CLASSES[kind](node_id)
 

@@ -5,20 +5,33 @@ A scenario is a small concurrent program drawn as a graph:
 * **process nodes** run a behaviour in a child process: a ``producer`` puts (or sends) items, a
   ``consumer`` gets (or receives) them in a loop, a ``worker`` gets from one channel and puts to
   another;
-* **channel nodes** are a ``queue`` (``Queue``, ``JoinableQueue`` or ``SimpleQueue``) or a ``pipe``;
-* **links** say which process uses which channel and how: ``put``/``get`` on a queue,
-  ``send``/``recv`` on a pipe end (end 1 or 2; a one-way pipe's end 1 only receives and end 2 only
-  sends, as ``conn1, conn2 = Pipe(duplex=False)``);
+* **channel nodes** are a ``queue`` (``Queue``, ``JoinableQueue``, ``SimpleQueue``, or a
+  manager's ``Manager.Queue`` / ``Manager.JoinableQueue``) or a ``pipe``;
+* a **pool** node is a ``multiprocessing.Pool(size)`` running ``tasks`` tasks, each working for
+  ``work`` and returning ``result`` (and putting it on a queue when the pool has a ``put`` link),
+  submitted by ``apply_async`` one by one or by one ``map``;
+* **shared objects** live in the run's one manager process: a ``dict`` or ``list``
+  (``Manager().dict()`` / ``.list()``) and a ``lock`` (a plain ``Lock()`` or ``Manager().Lock()``);
+* **links** say which process uses which node and how: ``put``/``get`` on a queue, ``send``/``recv``
+  on a pipe end (end 1 or 2; a one-way pipe's end 1 only receives and end 2 only sends, as
+  ``conn1, conn2 = Pipe(duplex=False)``), ``write``/``read`` on a dict or list (a producer writes
+  its items, a consumer reads the whole object), ``use`` of a lock (a producer puts its whole
+  burst inside ``with lock:``; a consumer, worker or pool task handles each item inside it);
 * **steps** are what the main process does, in order (start, join, sleep, terminate, put sentinels,
-  ``q.join()``, end). With no steps, main starts every process, joins the non-daemon ones, ends.
+  ``q.join()``, read a dict or list, end). ``start``/``join``/``terminate`` also apply to a pool:
+  start creates it and submits its tasks; join is ``close()``, ``join()``, then ``get()`` of every
+  result, so a task's exception surfaces in main. With no steps, main starts every process and
+  pool, joins the non-daemon processes and the pools, ends.
+
+The run's manager (``multiprocessing.Manager()``, one per run) is started only when a node needs
+it (`Scenario.uses_manager`); its server process is named `Scenario.manager_name`.
 
 Validation (see `simulator.scenario_file`) checks types with pydantic and the graph with
-:func:`check`; both name the offending field.
+:func:`check` (in `simulator.scenario_checks`); both name the offending field.
 """
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
@@ -66,6 +79,7 @@ class Producer(_ProcessNode):
     on_full: Literal["drop", "stop"] = "drop"  # for put_mode timeout / nowait
     sentinels: Annotated[int, Field(ge=0, le=100)] = 0  # None items put at the end
     replies: Count = 0  # on a duplex pipe end: messages to receive after sending
+    key: Annotated[str, Field(max_length=200)] = "{name}-{i}"  # writing to a dict: d[key] = item
 
 
 @dataclass
@@ -96,12 +110,16 @@ class Worker(Consumer):
     on_full: Literal["drop", "stop"] = "drop"
 
 
+QueueType = Literal["Queue", "JoinableQueue", "SimpleQueue", "Manager.Queue", "Manager.JoinableQueue"]
+JOINABLE = ("JoinableQueue", "Manager.JoinableQueue")
+
+
 @dataclass
 class QueueNode:
     __pydantic_config__ = _STRICT
     id: Identifier
     kind: Literal["queue"] = "queue"
-    queue_type: Literal["Queue", "JoinableQueue", "SimpleQueue"] = "Queue"
+    queue_type: QueueType = "Queue"
     maxsize: Annotated[int, Field(ge=0, le=32767)] = 0  # 0: unbounded
 
 
@@ -113,31 +131,83 @@ class PipeNode:
     duplex: bool = True
 
 
+def _one_second() -> Pace:
+    return Pace(1.0)
+
+
+@dataclass
+class PoolNode:
+    """``Pool(size)`` running `tasks` tasks: each works for `work`, then returns `result` (and puts
+    it on the pool's output queue, when it has a ``put`` link)."""
+
+    __pydantic_config__ = _STRICT
+    id: Identifier
+    kind: Literal["pool"] = "pool"
+    size: Annotated[int, Field(ge=1, le=64)] = 4
+    tasks: Annotated[int, Field(ge=0, le=1000)] = 5
+    work: Pace = field(default_factory=_one_second)
+    result: Annotated[str, Field(max_length=200)] = "{name}-{i}"  # {name} and {i} only
+    submit: Literal["apply_async", "map"] = "apply_async"
+
+
+@dataclass
+class DictNode:
+    """``Manager().dict()``: producers write their items into it, main or consumers read it."""
+
+    __pydantic_config__ = _STRICT
+    id: Identifier
+    kind: Literal["dict"] = "dict"
+
+
+@dataclass
+class ListNode:
+    """``Manager().list()``: producers append their items to it, main or consumers read it."""
+
+    __pydantic_config__ = _STRICT
+    id: Identifier
+    kind: Literal["list"] = "list"
+
+
+@dataclass
+class LockNode:
+    """A ``Lock()`` (inherited by the processes it is given to) or a ``Manager().Lock()``."""
+
+    __pydantic_config__ = _STRICT
+    id: Identifier
+    kind: Literal["lock"] = "lock"
+    lock_type: Literal["Lock", "Manager.Lock"] = "Lock"
+
+
 ProcessNode = Union[Producer, Consumer, Worker]
 ChannelNode = Union[QueueNode, PipeNode]
-Node = Annotated[Union[Producer, Consumer, Worker, QueueNode, PipeNode], Field(discriminator="kind")]
+SharedNode = Union[DictNode, ListNode]
+Node = Annotated[Union[Producer, Consumer, Worker, QueueNode, PipeNode, PoolNode, DictNode, ListNode,
+                       LockNode], Field(discriminator="kind")]
 
 PROCESS_KINDS = ("producer", "consumer", "worker")
+CHANNEL_KINDS = ("queue", "pipe")
+SHARED_KINDS = ("dict", "list")
 
 
 @dataclass
 class Link:
-    """`process` uses `channel`: `put`/`get` on a queue, `send`/`recv` on pipe end 1 or 2."""
+    """`process` (a process node or a pool) uses `channel` (any other node): `put`/`get` on a
+    queue, `send`/`recv` on pipe end 1 or 2, `write`/`read` on a dict or list, `use` of a lock."""
 
     __pydantic_config__ = _STRICT
     process: Identifier
     channel: Identifier
-    op: Literal["put", "get", "send", "recv"]
+    op: Literal["put", "get", "send", "recv", "write", "read", "use"]
     end: Literal[1, 2] | None = None  # pipes only
 
 
 @dataclass
 class Step:
-    """One thing main does. `target` names a process (start, join, terminate) or a queue
-    (sentinels, queue_join)."""
+    """One thing main does. `target` names a process or a pool (start, join, terminate), a queue
+    (sentinels, queue_join) or a dict or list (read: main prints it)."""
 
     __pydantic_config__ = _STRICT
-    op: Literal["start", "join", "sleep", "terminate", "sentinels", "queue_join", "end"]
+    op: Literal["start", "join", "sleep", "terminate", "sentinels", "queue_join", "read", "end"]
     target: Identifier | None = None
     seconds: Seconds | None = None  # sleep: how long; join: optional timeout
     count: Annotated[int, Field(ge=1, le=100)] = 1  # sentinels: how many None to put
@@ -152,6 +222,8 @@ class Step:
             return f"{self.target}.join()"
         if self.op == "sentinels":
             return f"{self.target}.put(None) x{self.count}"
+        if self.op == "read":
+            return f"print({self.target})"
         timeout = f", timeout={self.seconds:g}" if self.op == "join" and self.seconds is not None else ""
         return f"{self.op}({self.target}{timeout})"
 
@@ -178,25 +250,51 @@ class Scenario:
         return [n for n in self.nodes if n.kind in PROCESS_KINDS]
 
     def channels(self) -> list[ChannelNode]:
-        return [n for n in self.nodes if n.kind not in PROCESS_KINDS]
+        """The queues and pipes."""
+        return [n for n in self.nodes if n.kind in CHANNEL_KINDS]
+
+    def pools(self) -> list[PoolNode]:
+        return [n for n in self.nodes if n.kind == "pool"]
+
+    def shared(self) -> list[SharedNode]:
+        """The dicts and lists."""
+        return [n for n in self.nodes if n.kind in SHARED_KINDS]
+
+    def locks(self) -> list[LockNode]:
+        return [n for n in self.nodes if n.kind == "lock"]
 
     def links_of(self, process_id: str) -> list[Link]:
         return [link for link in self.links if link.process == process_id]
 
     def inputs(self, process_id: str) -> list[Link]:
-        return [k for k in self.links_of(process_id) if k.op in ("get", "recv")]
+        return [k for k in self.links_of(process_id) if k.op in ("get", "recv", "read")]
 
     def outputs(self, process_id: str) -> list[Link]:
-        return [k for k in self.links_of(process_id) if k.op in ("put", "send")]
+        return [k for k in self.links_of(process_id) if k.op in ("put", "send", "write")]
+
+    def lock_of(self, process_id: str) -> Link | None:
+        """The process's (or pool's) ``use`` link to a lock, if it has one."""
+        return next((k for k in self.links_of(process_id) if k.op == "use"), None)
+
+    def uses_manager(self) -> bool:
+        """Whether a node lives in the run's manager (a Manager queue, a dict or list, its Lock)."""
+        return any(n.kind in SHARED_KINDS or getattr(n, "queue_type", "").startswith("Manager.")
+                   or getattr(n, "lock_type", "") == "Manager.Lock" for n in self.nodes)
+
+    def manager_name(self) -> str:
+        """The name of the manager's server process: ``manager``, unless a node has that id."""
+        ids = {n.id for n in self.nodes}
+        return "manager" if "manager" not in ids else "manager-server"
 
     def effective_steps(self) -> list[Step]:
-        """The steps main runs: the scenario's own, or start all, join non-daemons, end."""
+        """The steps main runs: the scenario's own, or start all processes and pools, join the
+        non-daemon processes and the pools, end."""
         if self.steps:
             return list(self.steps)
-        procs = self.processes()
+        runnable = [n for n in self.nodes if n.kind in PROCESS_KINDS or n.kind == "pool"]
         return (
-            [Step("start", p.id) for p in procs]
-            + [Step("join", p.id) for p in procs if not p.daemon]
+            [Step("start", n.id) for n in runnable]
+            + [Step("join", n.id) for n in runnable if not getattr(n, "daemon", False)]
             + [Step("end")]
         )
 
@@ -215,135 +313,6 @@ class Document:
     layout: Layout = field(default_factory=Layout)
 
 
-# --------------------------------------------------------------------------- graph checks
-
-
-def check(s: Scenario) -> list[str]:
-    """Everything pydantic's per-field checks cannot see: ids, dangling links, link directions,
-    step targets. Returns "path: reason" messages (empty when the scenario is sound)."""
-    errors: list[str] = []
-    seen: dict[str, int] = {}
-    for i, node in enumerate(s.nodes):
-        if node.id == "main":
-            errors.append(f"scenario.nodes[{i}].id: 'main' is the main process's name")
-        if node.id in seen:
-            errors.append(f"scenario.nodes[{i}].id: duplicate id {node.id!r} (also nodes[{seen[node.id]}])")
-        seen.setdefault(node.id, i)
-        if node.kind == "producer":
-            errors += check_template(f"scenario.nodes[{i}].payload", node.payload, {"name", "i"})
-            if node.interval.up_to is not None and node.interval.up_to < node.interval.seconds:
-                errors.append(f"scenario.nodes[{i}].interval.up_to: less than seconds")
-        if node.kind == "worker":
-            errors += check_template(f"scenario.nodes[{i}].result", node.result, {"name", "i", "item"})
-        if node.kind == "queue" and node.queue_type == "SimpleQueue" and node.maxsize:
-            errors.append(f"scenario.nodes[{i}].maxsize: a SimpleQueue has no maxsize")
-
-    by_id = {n.id: n for n in s.nodes}
-    for i, link in enumerate(s.links):
-        errors += _check_link(f"scenario.links[{i}]", link, by_id)
-
-    for i, proc in enumerate(s.nodes):
-        if proc.kind in PROCESS_KINDS:
-            errors += _check_process_links(f"scenario.nodes[{i}]", proc, s, by_id)
-
-    for i, step in enumerate(s.steps):
-        errors += _check_step(f"scenario.steps[{i}]", step, by_id)
-    return errors
-
-
-def check_template(path: str, template: str, allowed: set[str]) -> list[str]:
-    """Errors for a payload template that uses anything but the `allowed` {fields}."""
-    try:
-        fields = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        return [f"{path}: {exc}"]
-    bad = [f for f in fields if f not in allowed]
-    if bad:
-        names = ", ".join("{" + a + "}" for a in sorted(allowed))
-        return [f"{path}: unknown field {{{bad[0]}}} (use {names})"]
-    return []
-
-
-def _check_link(path: str, link: Link, by_id: dict) -> list[str]:
-    proc, chan = by_id.get(link.process), by_id.get(link.channel)
-    if proc is None:
-        return [f"{path}.process: no node {link.process!r}"]
-    if chan is None:
-        return [f"{path}.channel: no node {link.channel!r}"]
-    if proc.kind not in PROCESS_KINDS:
-        return [f"{path}.process: {link.process!r} is a {proc.kind}, not a process"]
-    if chan.kind == "queue":
-        if link.op not in ("put", "get"):
-            return [f"{path}.op: a queue is used with put or get, not {link.op}"]
-        if link.end is not None:
-            return [f"{path}.end: only pipes have ends"]
-        return []
-    if chan.kind != "pipe":
-        return [f"{path}.channel: {link.channel!r} is a {chan.kind}, not a channel"]
-    if link.op not in ("send", "recv"):
-        return [f"{path}.op: a pipe is used with send or recv, not {link.op}"]
-    if link.end is None:
-        return [f"{path}.end: say which end of pipe {chan.id!r} (1 or 2)"]
-    if not chan.duplex:
-        if link.end == 1 and link.op == "send":
-            return [f"{path}.op: a one-way pipe's end 1 only receives; it cannot send"]
-        if link.end == 2 and link.op == "recv":
-            return [f"{path}.op: a one-way pipe's end 2 only sends; it cannot receive"]
-    return []
-
-
-def _check_process_links(path: str, proc, s: Scenario, by_id: dict) -> list[str]:
-    ins, outs = s.inputs(proc.id), s.outputs(proc.id)
-    want_in, want_out = {"producer": (0, 1), "consumer": (1, 0), "worker": (1, 1)}[proc.kind]
-    errors = []
-    if len(ins) != want_in:
-        errors.append(f"{path}: a {proc.kind} gets from {want_in} channel(s), this one from {len(ins)}")
-    if len(outs) != want_out:
-        errors.append(f"{path}: a {proc.kind} puts to {want_out} channel(s), this one to {len(outs)}")
-    if errors:
-        return errors
-    chan_in = by_id.get(ins[0].channel) if ins else None
-    chan_out = by_id.get(outs[0].channel) if outs else None
-    if proc.kind == "producer" and proc.sentinels and chan_out is not None and chan_out.kind != "queue":
-        errors.append(f"{path}.sentinels: sentinels are put on a queue; a pipe's reader stops on EOFError")
-    if proc.kind == "producer" and proc.replies:
-        if chan_out is None or chan_out.kind != "pipe" or not chan_out.duplex:
-            errors.append(f"{path}.replies: only a producer on a duplex pipe end can receive replies")
-    if proc.kind in ("consumer", "worker"):
-        if proc.task_done and not (chan_in and chan_in.kind == "queue" and chan_in.queue_type == "JoinableQueue"):
-            errors.append(f"{path}.task_done: only a JoinableQueue has task_done()")
-        if proc.echo and not (chan_in and chan_in.kind == "pipe"):
-            errors.append(f"{path}.echo: only a pipe end can echo back")
-        if proc.get_mode != "block" and chan_in and chan_in.kind != "queue":
-            errors.append(f"{path}.get_mode: a pipe's recv() always blocks")
-        if proc.loop == "while_not_empty" and chan_in and chan_in.kind != "queue":
-            errors.append(f"{path}.loop: only a queue has empty()")
-        if chan_in and getattr(chan_in, "queue_type", "") == "SimpleQueue" and proc.get_mode != "block":
-            errors.append(f"{path}.get_mode: SimpleQueue.get() has no block or timeout")
-    put_mode = getattr(proc, "put_mode", "block")
-    if chan_out and chan_out.kind == "pipe" and put_mode != "block":
-        errors.append(f"{path}.put_mode: a pipe's send() has no timeout or nowait")
-    if chan_out and getattr(chan_out, "queue_type", "") == "SimpleQueue" and put_mode != "block":
-        errors.append(f"{path}.put_mode: SimpleQueue.put() has no block or timeout")
-    return errors
-
-
-def _check_step(path: str, step: Step, by_id: dict) -> list[str]:
-    needs = {"start": "process", "join": "process", "terminate": "process",
-             "sentinels": "queue", "queue_join": "queue"}.get(step.op)
-    if step.op == "sleep" and step.seconds is None:
-        return [f"{path}.seconds: sleep needs seconds"]
-    if needs is None:
-        return []
-    if step.target is None:
-        return [f"{path}.target: {step.op} needs a {needs}"]
-    node = by_id.get(step.target)
-    if node is None:
-        return [f"{path}.target: no node {step.target!r}"]
-    if needs == "process" and node.kind not in PROCESS_KINDS:
-        return [f"{path}.target: {step.target!r} is a {node.kind}, not a process"]
-    if needs == "queue" and node.kind != "queue":
-        return [f"{path}.target: {step.target!r} is a {node.kind}, not a queue"]
-    if step.op == "queue_join" and node.queue_type != "JoinableQueue":
-        return [f"{path}.target: only a JoinableQueue has join(); {step.target!r} is a {node.queue_type}"]
-    return []
+# check() and check_template() live in simulator.scenario_checks (which needs the classes above);
+# imported here so that `from simulator.scenario import check` keeps working.
+from .scenario_checks import check, check_template  # noqa: E402,F401

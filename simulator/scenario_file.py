@@ -145,5 +145,5 @@ def _messages(root: str, exc: ValidationError) -> list[str]:
     return out
 
 
-_UNION_TAGS = {"producer", "consumer", "worker", "queue", "pipe"}
+_UNION_TAGS = {"producer", "consumer", "worker", "queue", "pipe", "pool", "dict", "list", "lock"}
 _TYPE_NAMES = {"int", "str", "float", "bool", "none", "list", "dict"}

@@ -8,35 +8,63 @@ Pauses are reported as ``sleep_started``/``sleep_finished`` and work on an item 
 states rather than guesses.
 
 Every line a behaviour prints starts with its node's name (``producer: put 'item 0'``), exactly as
-in the standalone program `simulator.codegen` writes, where all processes share one terminal.
+in the standalone program `simulator.codegen` writes, where all processes share one terminal. A
+pool's tasks print after the pool's name (``pool: task 0 done``), whichever worker runs them.
+
+A producer may write its items into dicts and lists instead of putting them on a channel, a
+consumer may read a dict or list instead of getting, and any of them may use a lock: a producer
+puts (or writes) its whole burst inside ``with lock:``, a consumer or worker handles each item
+inside it. The dicts, lists and lock come as `Shared` (their node's id, kind and the object).
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import random
 import sys
 import time
+from typing import Any, NamedTuple
 
 from ipc.trace import emit
 
 from . import lifeline
-from .scenario import Consumer, Pace, Producer, Worker
+from .scenario import Consumer, Pace, PoolNode, Producer, Worker
 
 
-def run_node(node, inp, out) -> None:
-    """The target of every scenario process. `inp`/`out` are its queue or pipe end (or None)."""
+class Shared(NamedTuple):
+    """A dict, list or lock given to a process, with the id and kind of its node."""
+
+    id: str
+    kind: str  # "dict", "list" or "lock"
+    obj: Any
+
+
+def run_node(node, inp, out, lock: Shared | None = None) -> None:
+    """The target of every scenario process. `inp` is its queue or pipe end, or the `Shared` dict
+    or list it reads; `out` its queue or pipe end, or the list of `Shared` it writes (or None)."""
     lifeline.die_with_parent()
-    sys.stdout = _TracedLines("stdout", sys.stdout)
-    sys.stderr = _TracedLines("stderr", sys.stderr)
+    trace_lines()
     if node.start_delay:
         pause(node.start_delay, "start_delay")
+    held = lock.obj if lock is not None else None
     if node.kind == "producer":
-        produce(node, out)
+        with held or contextlib.nullcontext():
+            produce(node, out)
+        for _ in range(node.replies):
+            print(f"{node.id}: received {out.recv()!r}")
+    elif isinstance(inp, Shared):
+        read_shared(node, inp, held)
     else:
-        consume(node, inp, out)
+        consume(node, inp, out, held)
     sys.stdout.flush()
     sys.stderr.flush()
+
+
+def trace_lines() -> None:
+    """Report what this process prints, line by line, as ``process_output`` events."""
+    sys.stdout = _TracedLines("stdout", sys.stdout)
+    sys.stderr = _TracedLines("stderr", sys.stderr)
 
 
 # --------------------------------------------------------------------------- producer
@@ -49,17 +77,29 @@ def items_of(node: Producer) -> list:
 
 
 def produce(node: Producer, out) -> None:
+    """The producer's burst: its items, then its sentinels (its replies come after)."""
     rng = random.Random(node.interval.seed)
     for i, item in enumerate(items_of(node)):
         if i:
             pause(pace_seconds(node.interval, rng), "interval")
-        if not put(node, out, item):
+        if isinstance(out, list):
+            for shared in out:
+                write(node, shared, i, item)
+        elif not put(node, out, item):
             break
     for _ in range(node.sentinels):
         out.put(None)
         print(f"{node.id}: put sentinel None")
-    for _ in range(node.replies):
-        print(f"{node.id}: received {out.recv()!r}")
+
+
+def write(node: Producer, shared: Shared, i: int, item) -> None:
+    if shared.kind == "dict":
+        key = node.key.format(name=node.id, i=i)
+        shared.obj[key] = item
+        print(f"{node.id}: {shared.id}[{key!r}] = {item!r}")
+    else:
+        shared.obj.append(item)
+        print(f"{node.id}: {shared.id}.append({item!r})")
 
 
 def put(node, out, item) -> bool:
@@ -88,7 +128,7 @@ def put(node, out, item) -> bool:
 # --------------------------------------------------------------------------- consumer / worker
 
 
-def consume(node: Consumer, inp, out) -> None:
+def consume(node: Consumer, inp, out, lock=None) -> None:
     rng = random.Random(node.work.seed)
     done = 0
     while node.loop != "count" or done < node.count:
@@ -111,21 +151,33 @@ def consume(node: Consumer, inp, out) -> None:
                 inp.task_done()
             break
         print(f"{node.id}: got {item!r}")
-        if node.work.seconds or node.work.up_to:
-            seconds = pace_seconds(node.work, rng)
-            emit("work_started", None, None, {"seconds": seconds, "item": repr(item)[:60]})
-            time.sleep(seconds)
-            emit("work_finished", None, None, None)
-        if node.echo:
-            inp.send(item)
-            print(f"{node.id}: echoed {item!r}")
-        if isinstance(node, Worker):
-            result = node.result.format(item=item, name=node.id, i=done)
-            if not put(node, out, result):
-                break
+        with lock or contextlib.nullcontext():
+            if node.work.seconds or node.work.up_to:
+                do_work(pace_seconds(node.work, rng), item)
+            if node.echo:
+                inp.send(item)
+                print(f"{node.id}: echoed {item!r}")
+            stop = False
+            if isinstance(node, Worker):
+                result = node.result.format(item=item, name=node.id, i=done)
+                stop = not put(node, out, result)
+        if stop:
+            break
         if node.task_done:
             inp.task_done()
         done += 1
+
+
+def read_shared(node: Consumer, shared: Shared, lock=None) -> None:
+    """Read the whole dict or list `count` times (or forever), pausing `work` between reads."""
+    rng = random.Random(node.work.seed)
+    i = 0
+    while node.loop != "count" or i < node.count:
+        if i:
+            pause(pace_seconds(node.work, rng), "interval")
+        with lock or contextlib.nullcontext():
+            print(f"{node.id}: {shared.id} = {shared.obj}")
+        i += 1
 
 
 def get(node: Consumer, inp):
@@ -138,7 +190,46 @@ def get(node: Consumer, inp):
     return inp.get_nowait()
 
 
+# --------------------------------------------------------------------------- pool tasks
+
+_pool: tuple[PoolNode, bool, bool] | None = None  # in a pool's worker: its node, has out, has lock
+
+
+def init_pool_worker(node: PoolNode, has_out: bool, has_lock: bool) -> None:
+    """The pool's initializer: each worker reports its lines and knows what its tasks do."""
+    global _pool
+    lifeline.die_with_parent()
+    trace_lines()
+    _pool = (node, has_out, has_lock)
+
+
+def run_task(i: int, *shared) -> str:
+    """One task of the pool: work, then return its result, after putting it on the pool's queue
+    (inside ``with lock:`` when the pool uses one). `shared`: the queue and/or the lock."""
+    node, has_out, has_lock = _pool
+    out = shared[0] if has_out else None
+    lock = shared[-1] if has_lock else None
+    rng = random.Random(node.work.seed + i)  # each task its own reproducible delay
+    with lock or contextlib.nullcontext():
+        if node.work.seconds or node.work.up_to:
+            do_work(pace_seconds(node.work, rng), i)
+        result = node.result.format(name=node.id, i=i)
+        if out is not None:
+            out.put(result)
+            print(f"{node.id}: task {i} put {result!r}")
+        else:
+            print(f"{node.id}: task {i} done")
+    return result
+
+
 # --------------------------------------------------------------------------- helpers
+
+
+def do_work(seconds: float, item) -> None:
+    emit("work_started", None, None, {"seconds": seconds, "item": repr(item)[:60]})
+    time.sleep(seconds)
+    emit("work_finished", None, None, None)
+
 
 
 def pace_seconds(pace: Pace, rng: random.Random) -> float:

@@ -12,14 +12,26 @@ Process states (`ProcessState.state`):
 ``sleeping``       in a pause (start delay, interval between items, main's ``sleep``)
 ``working``        working on an item it got (``holding`` says which)
 ``blocked``        inside an operation that could not complete at once: ``op`` is ``put``,
-                   ``get``, ``send``, ``recv``, ``queue_join`` or ``join``; ``waits_on`` names
-                   the channel (or, for ``join``, the process)
+                   ``get``, ``send``, ``recv``, ``queue_join``, ``acquire`` or ``join``;
+                   ``waits_on`` names the channel, the lock or (for ``join``) the process or
+                   pool; ``timeout`` is the operation's timeout, None when it waits for good
 ``finished``       exited with code 0
 ``failed``         exited with a positive code (``error`` holds the exception, if one was raised)
 ``terminated``     ended by a signal (``exitcode`` is minus the signal: -15 for ``terminate()``)
 ``daemon_killed``  a daemon terminated by main's exit handler at the end of the program
 ``stopped``        still alive when the run was stopped (Stop, timeout): killed with the run
 =================  =========================================================================
+
+Besides main (``role`` ``main``) and the scenario's processes (``process``), a run can have
+pool workers (``pool_worker``: ``pool`` names their pool, ``task`` the task they are running)
+and the manager's server process (``manager``, named in `Snapshot.manager`). Pools, locks and
+dicts and lists have their own states (`Snapshot.pools`, `.locks`, `.shared`: see
+`simulator.fold_objects`). Manager queues are channels like the others (their events name the
+manager in ``detail.via``).
+
+**Deadlock**: `deadlock(snapshot)` (`simulator.deadlock`) names the processes blocked for good
+when nothing can wake any of them; a run watched for it records ``deadlock_detected``, which
+sets `Snapshot.deadlock`.
 
 Message locations (`MessageState.where`): ``held`` by a process (it is putting it, or has got
 it and is working on it), ``queue`` / ``pipe`` (inside the channel), and, once settled,
@@ -35,102 +47,16 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 from ipc.trace import Event
 
-from .scenario import Scenario
+from .deadlock import deadlock  # noqa: F401  (part of the fold's interface)
+from .fold_objects import OBJECT_HANDLERS, ended_with_objects
+from .scenario import JOINABLE, Scenario
+from .snapshot import (ENDED, MAIN, Access, ChannelState, LockState, MessageState,  # noqa: F401
+                       PoolState, ProcessState, SharedState, Snapshot, initial_snapshot, set_state)
 
-MAIN = "main"
 CHECKPOINT_EVERY = 2048
-
-ENDED = ("finished", "failed", "terminated", "daemon_killed", "stopped")
-
-
-@dataclass
-class ProcessState:
-    name: str
-    state: str = "not_started"
-    op: str | None = None
-    waits_on: str | None = None
-    holding: str | None = None  # message id
-    exitcode: int | None = None
-    error: str | None = None
-    pid: int | None = None
-    step: str | None = None  # main only: the step it is on
-    step_index: int = -1  # main only: how many steps it has started, minus one
-    since_ns: int = 0  # when it entered `state`
-    terminate_requested: bool = False
-    killed_at_exit: bool = False
-
-    @property
-    def alive(self) -> bool:
-        return self.state not in ENDED and self.state != "not_started"
-
-
-@dataclass
-class ChannelState:
-    name: str
-    kind: str  # "queue" or "pipe"
-    queue_type: str | None = None
-    maxsize: int = 0
-    contents: deque[str] = field(default_factory=deque)  # queue: message ids, oldest first
-    in_flight: dict[str, deque[str]] = field(default_factory=dict)  # pipe: sending end -> ids
-    unfinished: int = 0  # JoinableQueue: puts not yet matched by task_done()
-    closed: bool = False
-
-    def depth(self) -> int:
-        return len(self.contents) + sum(len(v) for v in self.in_flight.values())
-
-
-class MessageState(NamedTuple):
-    id: str
-    preview: str
-    source: str  # the process that put or sent it
-    where: str  # "held", "queue", "pipe"
-    at: str  # the process holding it, or the channel it is in
-    channel: str | None = None
-
-
-@dataclass
-class Snapshot:
-    t_ns: int
-    run: str = "not_started"  # "running", then "finished", "stopped", "timeout" or "failed"
-    processes: dict[str, ProcessState] = field(default_factory=dict)
-    channels: dict[str, ChannelState] = field(default_factory=dict)
-    messages: dict[str, MessageState] = field(default_factory=dict)  # unsettled only
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("put", "got", "sent", "received", "delivered", "dropped", "lost", "task_done"), 0))
-    events: int = 0  # how many events have been folded in
-
-    def copy(self) -> "Snapshot":
-        return Snapshot(
-            self.t_ns, self.run,
-            {k: replace(v) for k, v in self.processes.items()},
-            {k: replace(v, contents=deque(v.contents),
-                        in_flight={e: deque(ids) for e, ids in v.in_flight.items()})
-             for k, v in self.channels.items()},
-            dict(self.messages), dict(self.counts), self.events,
-        )
-
-    def process(self, name: str) -> ProcessState:
-        if name not in self.processes:  # a process the scenario does not name (e.g. a pool worker)
-            self.processes[name] = ProcessState(name)
-        return self.processes[name]
-
-
-def initial_snapshot(scenario: Scenario, t_ns: int = 0) -> Snapshot:
-    snap = Snapshot(t_ns)
-    snap.processes[MAIN] = ProcessState(MAIN)
-    for node in scenario.processes():
-        snap.processes[node.id] = ProcessState(node.id)
-    for node in scenario.channels():
-        if node.kind == "pipe":
-            snap.channels[node.id] = ChannelState(node.id, "pipe", in_flight={"1": deque(), "2": deque()})
-        else:
-            snap.channels[node.id] = ChannelState(node.id, "queue", node.queue_type, node.maxsize)
-    return snap
 
 
 # --------------------------------------------------------------------------- applying events
@@ -145,14 +71,7 @@ def apply(snap: Snapshot, e: Event) -> None:
         handler(snap, e)
 
 
-def _set(snap: Snapshot, name: str, state: str, t_ns: int, op=None, waits_on=None) -> ProcessState:
-    p = snap.process(name)
-    if p.state in ENDED:
-        return p
-    if p.state != state or p.op != op:
-        p.since_ns = t_ns
-    p.state, p.op, p.waits_on = state, op, waits_on
-    return p
+_set = set_state
 
 
 def _settle(snap: Snapshot, mid: str | None, outcome: str) -> None:
@@ -180,6 +99,10 @@ def _preview(e: Event) -> str:
     return (e.detail or {}).get("preview", "")
 
 
+def _timeout(e: Event) -> float | None:
+    return (e.detail or {}).get("timeout")
+
+
 # -- runs and processes
 
 
@@ -200,10 +123,12 @@ def _run_stopped(snap, e):
             else:
                 p.state, p.since_ns, p.op, p.waits_on = "stopped", e.t_ns, None, None
                 _lose_held(snap, p)
+                ended_with_objects(snap, p)
 
 
 def _start_requested(snap, e):
-    _set(snap, e.object, "starting", e.t_ns)
+    p = _set(snap, e.object, "starting", e.t_ns)
+    p.daemon = bool((e.detail or {}).get("daemon", p.daemon))
 
 
 def _started(snap, e):
@@ -242,6 +167,7 @@ def _exited(snap, e):
     else:
         _lose_held(snap, p)
     p.holding = None
+    ended_with_objects(snap, p)
 
 
 def _lose_held(snap, p: ProcessState) -> None:
@@ -254,7 +180,7 @@ def _lose_held(snap, p: ProcessState) -> None:
 
 
 def _put_blocked(snap, e):
-    _set(snap, e.process, "blocked", e.t_ns, "put", e.object)
+    _set(snap, e.process, "blocked", e.t_ns, "put", e.object, _timeout(e))
     snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "held", e.process, e.object)
     _hold(snap, e)
 
@@ -265,7 +191,7 @@ def _message_put(snap, e):
     if ch is None:
         ch = snap.channels[e.object] = ChannelState(e.object, "queue")
     ch.contents.append(e.message)
-    if ch.queue_type == "JoinableQueue":
+    if ch.queue_type in JOINABLE:
         ch.unfinished += 1
     snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "queue", e.object, e.object)
     snap.counts["put"] += 1
@@ -292,7 +218,7 @@ def _put_failed(snap, e):
 
 def _get_blocked(snap, e):
     _done_with_held(snap, e)
-    _set(snap, e.process, "blocked", e.t_ns, "get", e.object)
+    _set(snap, e.process, "blocked", e.t_ns, "get", e.object, _timeout(e))
 
 
 def _message_got(snap, e):
@@ -407,7 +333,7 @@ def _step_started(snap, e):
     main.step = e.object
     main.step_index += 1
     if d.get("op") == "join":
-        _set(snap, e.process, "blocked", e.t_ns, "join", d.get("target"))
+        _set(snap, e.process, "blocked", e.t_ns, "join", d.get("target"), d.get("timeout"))
     elif d.get("op") == "sleep":
         _set(snap, e.process, "sleeping", e.t_ns)
 
@@ -455,6 +381,7 @@ _HANDLERS = {
     "sleep_finished": _running,
     "work_started": _work_started,
     "work_finished": _running,
+    **OBJECT_HANDLERS,  # pools, locks, dicts and lists, deadlock_detected
 }
 
 

@@ -1,0 +1,186 @@
+"""The state of a run at one moment, as `simulator.fold` computes it from the run's events: each
+process, channel, message in transit, pool, lock and shared dict or list. See `simulator.fold`
+for what the states mean; `simulator.deadlock` reads a snapshot to tell whether it is stuck.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+from .scenario import Scenario
+
+MAIN = "main"
+
+ENDED = ("finished", "failed", "terminated", "daemon_killed", "stopped")
+
+
+@dataclass
+class ProcessState:
+    name: str
+    state: str = "not_started"
+    op: str | None = None
+    waits_on: str | None = None
+    holding: str | None = None  # message id
+    exitcode: int | None = None
+    error: str | None = None
+    pid: int | None = None
+    step: str | None = None  # main only: the step it is on
+    step_index: int = -1  # main only: how many steps it has started, minus one
+    since_ns: int = 0  # when it entered `state`
+    terminate_requested: bool = False
+    killed_at_exit: bool = False
+    role: str = "process"  # "main", "process" (a node), "pool_worker" or "manager"
+    pool: str | None = None  # a pool worker's pool
+    task: str | None = None  # the pool task a pool worker is running
+    daemon: bool = False
+    timeout: float | None = None  # the blocked operation's timeout (None: it waits for good)
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in ENDED and self.state != "not_started"
+
+
+@dataclass
+class ChannelState:
+    name: str
+    kind: str  # "queue" or "pipe"
+    queue_type: str | None = None
+    maxsize: int = 0
+    contents: deque[str] = field(default_factory=deque)  # queue: message ids, oldest first
+    in_flight: dict[str, deque[str]] = field(default_factory=dict)  # pipe: sending end -> ids
+    unfinished: int = 0  # JoinableQueue: puts not yet matched by task_done()
+    closed: bool = False
+
+    def depth(self) -> int:
+        return len(self.contents) + sum(len(v) for v in self.in_flight.values())
+
+
+@dataclass
+class PoolState:
+    """A pool's workers and tasks (a task is one ``apply_async`` call or one chunk of a ``map``)."""
+
+    name: str
+    size: int = 0
+    state: str = "not_started"  # "running", "closed", "terminated", "joined"
+    workers: list[str] = field(default_factory=list)  # every worker it started, in order
+    queued: list[str] = field(default_factory=list)  # task ids submitted, waiting for a worker
+    running: dict[str, str] = field(default_factory=dict)  # task id -> the worker running it
+    done: list[str] = field(default_factory=list)  # task ids finished, in order
+    failed: dict[str, str] = field(default_factory=dict)  # task id -> "Error: reason"
+
+    def copy(self) -> "PoolState":
+        return replace(self, workers=list(self.workers), queued=list(self.queued),
+                       running=dict(self.running), done=list(self.done), failed=dict(self.failed))
+
+
+@dataclass
+class LockState:
+    name: str
+    lock_type: str = "Lock"  # or "Manager.Lock"
+    holder: str | None = None  # the process that acquired it last and has not released it
+    waiters: list[str] = field(default_factory=list)  # blocked in acquire(), oldest first
+
+
+class Access(NamedTuple):
+    """One call on a shared dict or list."""
+
+    process: str
+    op: str  # the method: "__setitem__", "append", "__repr__", "get"...
+    args: str  # a preview of its arguments
+    result: str | None  # a preview of what it returned (reads, pop...)
+    t_ns: int
+
+
+@dataclass
+class SharedState:
+    """A manager's dict or list, as the last write left it."""
+
+    name: str
+    kind: str  # "dict" or "list"
+    contents: str | None = None  # a preview of the whole object after the last write
+    length: int = 0
+    writes: int = 0
+    reads: int = 0
+    last_write: Access | None = None
+    last_read: Access | None = None
+
+
+class MessageState(NamedTuple):
+    id: str
+    preview: str
+    source: str  # the process that put or sent it
+    where: str  # "held", "queue", "pipe"
+    at: str  # the process holding it, or the channel it is in
+    channel: str | None = None
+
+
+@dataclass
+class Snapshot:
+    t_ns: int
+    run: str = "not_started"  # "running", then "finished", "stopped", "timeout" or "failed"
+    processes: dict[str, ProcessState] = field(default_factory=dict)
+    channels: dict[str, ChannelState] = field(default_factory=dict)
+    messages: dict[str, MessageState] = field(default_factory=dict)  # unsettled only
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("put", "got", "sent", "received", "delivered", "dropped", "lost", "task_done"), 0))
+    events: int = 0  # how many events have been folded in
+    pools: dict[str, PoolState] = field(default_factory=dict)
+    locks: dict[str, LockState] = field(default_factory=dict)
+    shared: dict[str, SharedState] = field(default_factory=dict)  # dicts and lists
+    manager: str | None = None  # the manager's server process, when the scenario uses one
+    deadlock: list[str] | None = None  # the blocked processes, once a deadlock was detected
+
+    def copy(self) -> "Snapshot":
+        return Snapshot(
+            self.t_ns, self.run,
+            {k: replace(v) for k, v in self.processes.items()},
+            {k: replace(v, contents=deque(v.contents),
+                        in_flight={e: deque(ids) for e, ids in v.in_flight.items()})
+             for k, v in self.channels.items()},
+            dict(self.messages), dict(self.counts), self.events,
+            {k: v.copy() for k, v in self.pools.items()},
+            {k: replace(v, waiters=list(v.waiters)) for k, v in self.locks.items()},
+            {k: replace(v) for k, v in self.shared.items()},
+            self.manager, None if self.deadlock is None else list(self.deadlock),
+        )
+
+    def process(self, name: str) -> ProcessState:
+        if name not in self.processes:  # a process the scenario does not name (e.g. a pool worker)
+            self.processes[name] = ProcessState(name)
+        return self.processes[name]
+
+
+def initial_snapshot(scenario: Scenario, t_ns: int = 0) -> Snapshot:
+    snap = Snapshot(t_ns)
+    snap.processes[MAIN] = ProcessState(MAIN, role="main")
+    for node in scenario.processes():
+        snap.processes[node.id] = ProcessState(node.id, daemon=node.daemon)
+    if scenario.uses_manager():
+        snap.manager = scenario.manager_name()
+        snap.processes[snap.manager] = ProcessState(snap.manager, role="manager")
+    for node in scenario.channels():
+        if node.kind == "pipe":
+            snap.channels[node.id] = ChannelState(node.id, "pipe", in_flight={"1": deque(), "2": deque()})
+        else:
+            snap.channels[node.id] = ChannelState(node.id, "queue", node.queue_type, node.maxsize)
+    for node in scenario.pools():
+        snap.pools[node.id] = PoolState(node.id, node.size)
+    for node in scenario.locks():
+        snap.locks[node.id] = LockState(node.id, node.lock_type)
+    for node in scenario.shared():
+        snap.shared[node.id] = SharedState(node.id, node.kind)
+    return snap
+
+
+def set_state(snap: Snapshot, name: str, state: str, t_ns: int, op=None, waits_on=None,
+              timeout=None) -> ProcessState:
+    """Put process `name` in `state` (a process that has ended stays as it ended)."""
+    p = snap.process(name)
+    if p.state in ENDED:
+        return p
+    if p.state != state or p.op != op:
+        p.since_ns = t_ns
+    p.state, p.op, p.waits_on, p.timeout = state, op, waits_on, timeout
+    return p

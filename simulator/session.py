@@ -4,6 +4,11 @@
 records every event to an ``.ipctrace`` file as it arrives, and ends the run in any state: Stop
 kills the whole process tree at once. Nothing here blocks on the run except `Run.wait` (and
 `Run.stop`, which is `request_stop` then `wait`); a GUI calls `wait` on a thread of its own.
+
+With `deadlock_grace`, the run is followed live through the fold: once `deadlock.deadlock` has
+held for that many seconds with no new event, the run records ``deadlock_detected`` (detail
+``blocked``: each blocked process, the operation it is in and what it waits on) and is stopped
+with the outcome ``"deadlock"``, instead of hanging until someone stops it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,8 +25,10 @@ from typing import Callable
 from ipc.trace import Collector, Event
 
 from . import lifeline, scenario_file
+from .deadlock import deadlock, describe
+from .fold import Timeline
 from .recording import TraceWriter
-from .scenario import Document
+from .scenario import Document, Scenario
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -38,14 +46,19 @@ class Run:
 
     def __init__(self, document: Document, trace_path: str | os.PathLike | None = None,
                  jsonl: str | os.PathLike | None = None,
-                 on_events: Callable[[list[Event]], None] | None = None):
+                 on_events: Callable[[list[Event]], None] | None = None,
+                 deadlock_grace: float | None = None):
         self.document = document
         self.trace_path = Path(trace_path) if trace_path else default_trace_path(document)
         self._jsonl = jsonl
         self._on_events = on_events
         self._proc: subprocess.Popen | None = None
         self._stop_reason: str | None = None
-        self.outcome: str | None = None  # "finished", "failed", "stopped", "timeout"
+        self._lock = threading.Lock()  # between finishing the run and noting a deadlock
+        self._finishing = False
+        self._watch = _DeadlockWatch(document.scenario, deadlock_grace) if deadlock_grace is not None else None
+        self.deadlock: dict | None = None  # the deadlock_detected event's detail
+        self.outcome: str | None = None  # "finished", "failed", "stopped", "timeout", "deadlock"
         self.started_ns = 0
 
     # -- control
@@ -67,6 +80,8 @@ class Run:
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
             start_new_session=True, env=env, cwd=self._tmp.name,
         )
+        if self._watch is not None:
+            threading.Thread(target=self._watch_for_deadlock, name="deadlock-watch", daemon=True).start()
 
     @property
     def pid(self) -> int | None:
@@ -99,12 +114,29 @@ class Run:
 
     def _received(self, events: list[Event]) -> None:
         self._writer.write(events)
+        if self._watch is not None:
+            self._watch.add(events)
         if self._on_events is not None:
             self._on_events(events)
+
+    def _watch_for_deadlock(self) -> None:
+        while True:
+            time.sleep(min(0.1, self._watch.grace / 2))
+            found = self._watch.check()
+            with self._lock:
+                if self._finishing or self._stop_reason is not None:
+                    return
+                if found is not None:
+                    self.deadlock = found
+                    self._collector.note("deadlock_detected", None, found)
+                    self.request_stop("deadlock")
+                    return
 
     def _finish(self, outcome: str, code: int) -> str:
         if self.outcome is not None:
             return self.outcome
+        with self._lock:
+            self._finishing = True
         lifeline.kill_group(self._proc.pid)  # sweep whatever the runner left behind
         self._proc.stdin.close()
         self._collector.wait_streams_ended(2.0)  # dead processes' last events are still in the kernel
@@ -119,3 +151,27 @@ class Run:
         self._tmp.cleanup()
         self.outcome = outcome
         return outcome
+
+
+class _DeadlockWatch:
+    """The run's events folded as they arrive, and how long ago the last one came."""
+
+    def __init__(self, scenario: Scenario, grace: float):
+        self.grace = grace
+        self._timeline = Timeline(scenario)
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+
+    def add(self, events: list[Event]) -> None:
+        with self._lock:
+            self._timeline.extend(events)
+            self._last = time.monotonic()
+
+    def check(self) -> dict | None:
+        """The deadlock_detected detail, once a deadlock has held for `grace` with no event."""
+        with self._lock:
+            if time.monotonic() - self._last < self.grace:
+                return None
+            snap = self._timeline.state_at(self._timeline.end_ns, shared=True)
+            blocked = deadlock(snap)
+            return None if blocked is None else {"blocked": describe(snap, blocked)}

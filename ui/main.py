@@ -9,9 +9,13 @@ import sys
 
 from simulator import cli
 
+from . import picture_cli
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in picture_cli.COMMANDS:
+        return picture_cli.main(argv)
     if cli.is_command(argv):
         return cli.main(argv)
     from ui.app import run_app

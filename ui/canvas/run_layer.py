@@ -204,10 +204,17 @@ class RunLayer(QGraphicsObject):
         return self._held_at_exit[key]
 
     def _source_of(self, e) -> str:
+        """The process that put or sent the message (its tokens wear that process's colour)."""
         msg = self.snapshot.messages.get(e.message)
         if msg is not None:
             return msg.source
-        return e.process if e.kind in ("message_put", "message_sent") else (e.message or "?").split(":")[0]
+        if e.kind in ("message_put", "message_sent"):
+            return e.process
+        pid = (e.message or "").split(":")[0]  # message ids are "<pid of the putter>:<n>"
+        for name, p in self.snapshot.processes.items():
+            if str(p.pid) == pid:
+                return name
+        return e.process
 
 
 def _edge_toward(item, toward: QPointF) -> QPointF:

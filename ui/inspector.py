@@ -74,6 +74,12 @@ HELP = {
     "title": "The scenario's name, shown in the window title and the gallery.",
     "explanation": "What the scenario shows and what to watch for.",
     "start_method": "How multiprocessing creates the child processes.",
+    "size": "How many worker processes the pool starts: at most this many tasks run at once.",
+    "tasks": "How many tasks main gives the pool.",
+    "task_work": "How long each task works.",
+    "task_result": "What each task returns: {name} is the pool's name, {i} counts from 0.",
+    "submit": "How main hands the tasks to the pool.",
+    "lock_type": "A plain Lock is inherited by the processes; a Manager().Lock() lives in the manager.",
 }
 
 WAIT_MODES = {"put": {"block": "put(item): wait until there is room",
@@ -90,7 +96,12 @@ LOOPS = {"forever": "while True: get(); never stops by itself",
          "count": "get a fixed number of items"}
 QUEUE_TYPES = {"Queue": "put(), get(), an optional maxsize",
                "JoinableQueue": "a Queue with task_done() and join()",
-               "SimpleQueue": "put() and get() only: no maxsize, no timeouts"}
+               "SimpleQueue": "put() and get() only: no maxsize, no timeouts",
+               "Manager.Queue": "a Queue held by a manager process: it can be passed to a Pool",
+               "Manager.JoinableQueue": "a JoinableQueue held by a manager process"}
+SUBMIT = {"apply_async": "pool.apply_async(task, (i,)) for each task",
+          "map": "pool.map_async(task, range(tasks))"}
+LOCK_TYPES = {"Lock": "multiprocessing.Lock()", "Manager.Lock": "Manager().Lock()"}
 START_METHODS = {"spawn": "each child is a fresh Python interpreter",
                  "forkserver": "children are forked from a clean server process",
                  "fork": "each child is a copy of main (Unix only)"}
@@ -98,7 +109,11 @@ KIND_TEXT = {"producer": "puts items on a queue or sends them on a pipe end",
              "consumer": "gets items from a queue or receives them from a pipe end",
              "worker": "gets items, works on each, puts a result",
              "queue": "holds items between processes, first in, first out",
-             "pipe": "two connected ends: what one end sends, the other receives"}
+             "pipe": "two connected ends: what one end sends, the other receives",
+             "pool": "worker processes that run tasks main gives them",
+             "dict": "a dict held by a manager process, shared by every process",
+             "list": "a list held by a manager process, shared by every process",
+             "lock": "one process at a time inside 'with lock:'"}
 
 
 def _is_queue(chan, *types: str) -> bool:
@@ -236,6 +251,16 @@ class NodeForm(QWidget):
                                ("Max size", IntField("maxsize", HELP["maxsize"], 0, 32767))])]
         if node.kind == "pipe":
             return [("Pipe", [("Duplex", BoolField("duplex", HELP["duplex"], "both ends send and receive"))])]
+        if node.kind == "pool":
+            return [("Pool", [("Size", IntField("size", HELP["size"], 1, 64)),
+                              ("Tasks", IntField("tasks", HELP["tasks"], 0, 1000)),
+                              ("Submit", ChoiceField("submit", HELP["submit"], SUBMIT)),
+                              ("Work", PaceField("work", HELP["task_work"])),
+                              ("Result", TextField("result", HELP["task_result"], monospace=True))])]
+        if node.kind == "lock":
+            return [("Lock", [("Type", ChoiceField("lock_type", HELP["lock_type"], LOCK_TYPES))])]
+        if node.kind in ("dict", "list"):
+            return []
         process = ("Process", [("Daemon", BoolField("daemon", HELP["daemon"], "killed when main ends")),
                                ("Start delay", seconds("start_delay"))])
         putting = [("Put mode", choice("put_mode", WAIT_MODES["put"])),

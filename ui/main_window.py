@@ -12,10 +12,13 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QLabel,
     QListWidget,
     QMainWindow,
     QMessageBox,
     QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from simulator import scenario_file
@@ -23,10 +26,14 @@ from simulator.lessons import lesson_path
 from simulator.model import EditError
 from simulator.recording import TraceError
 
+from simulator.captions import latest_caption
+
+from . import theme
 from .canvas.scene import CanvasScene
 from .canvas.view import CanvasView
 from .commands import RemoveItems, paste_fragment
 from .editor import Editor
+from .export_actions import ExportActions
 from .gallery import GalleryDialog
 from .inspector import Inspector
 from .palette import Palette
@@ -46,7 +53,19 @@ class MainWindow(QMainWindow):
         self.editor = Editor(self)
         self.scene = CanvasScene(self.editor, self)
         self.view = CanvasView(self.scene, self)
-        self.setCentralWidget(self.view)
+        self.caption = QLabel()
+        self.caption.setObjectName("caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("QLabel#caption { background: #111827; color: white; padding: 10px 16px; }")
+        self.caption.setFont(theme.font(17, bold=True))
+        self.caption.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.view)
+        layout.addWidget(self.caption)
+        self.setCentralWidget(central)
         self.display_name = "Untitled"
         self._paste_count = 0
         self._loading_trace = False
@@ -72,6 +91,7 @@ class MainWindow(QMainWindow):
         self.controller.run_finished.connect(
             lambda outcome: self.statusBar().showMessage(f"The run {outcome}. Scrub or step through it.", 8000))
 
+        self.exports = ExportActions(self)
         self._build_actions()
         self._build_menus()
         self.addToolBarBreak()
@@ -137,6 +157,9 @@ class MainWindow(QMainWindow):
         self.act_zoom_out = self._action("Zoom &Out", self.view.zoom_out, K.ZoomOut)
         self.act_fit = self._action("&Fit to View", self.view.fit_all, "Ctrl+0")
         self.act_actual = self._action("Actual &Size", self.view.reset_zoom, "Ctrl+1")
+        self.act_present = self._action("&Presentation Mode", self.set_presentation, "F11",
+                                        tip="Larger canvas, text and tokens, and a caption for a projector")
+        self.act_present.setCheckable(True)
         for action in (self.act_delete,):
             action.setShortcuts([QKeySequence(K.Delete), QKeySequence(Qt.Key.Key_Backspace)])
 
@@ -158,6 +181,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         for action in (self.act_save, self.act_save_as):
             file_menu.addAction(action)
+        export_menu = file_menu.addMenu("&Export")
+        for action in self.exports.all:
+            export_menu.addAction(action)
         self.file_menu = file_menu
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
@@ -170,7 +196,7 @@ class MainWindow(QMainWindow):
             if not action.isSeparator() and action.text():
                 run.addAction(action)
         view = m.addMenu("&View")
-        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual):
+        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, self.act_present):
             view.addAction(action)
         view.addSeparator()
         for dock in self.findChildren(QDockWidget):
@@ -370,6 +396,27 @@ class MainWindow(QMainWindow):
             self.scene.clear_run()
         else:
             self.scene.show_run(self.controller.timeline, self.controller.playhead, state)
+        if self.caption.isVisible():
+            timeline = self.controller.timeline
+            self.caption.setText(latest_caption(timeline, self.controller.playhead) if timeline is not None
+                                 else self.editor.model.scenario.explanation)
+
+    def set_presentation(self, on: bool) -> None:
+        """For a projector: only the canvas (larger) and a caption explaining the latest event."""
+        theme.set_presentation(on)
+        if on:
+            self._docks_shown = [d for d in self.findChildren(QDockWidget) if d.isVisible()]
+            for dock in self._docks_shown:
+                dock.hide()
+        else:
+            for dock in getattr(self, "_docks_shown", []):
+                dock.show()
+        self.caption.setFont(theme.font(15, bold=True))
+        self.caption.setVisible(on)
+        self.act_present.setChecked(on)
+        self.scene.rebuild()
+        self._show_frame()
+        QTimer.singleShot(0, self.view.fit_all)
 
     def _run_state_changed(self) -> None:
         live = self.controller.live

@@ -18,6 +18,13 @@ KINDS = [
     ("SimpleQueue", "SimpleQueue", "An unbounded queue without timeouts"),
     ("Pipe", "Pipe", "Pipe(): two ends, both ways"),
     ("Pipe (one-way)", "Pipe (one-way)", "Pipe(duplex=False): end 2 sends, end 1 receives"),
+    ("Pool", "Pool", "Pool(size): workers that run tasks"),
+    ("Manager.Queue", "Manager().Queue", "A queue held by a manager process: it can go to a Pool"),
+    ("Manager.JoinableQueue", "Manager().JoinableQueue", "A JoinableQueue held by a manager process"),
+    ("dict", "Manager().dict", "A dict shared through a manager process"),
+    ("list", "Manager().list", "A list shared through a manager process"),
+    ("Lock", "Lock", "A lock: one process at a time inside 'with lock:'"),
+    ("Manager.Lock", "Manager().Lock", "A lock held by a manager process"),
 ]
 
 

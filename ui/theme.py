@@ -22,12 +22,21 @@ KIND_COLORS = {
     "JoinableQueue": "#b45309",
     "SimpleQueue": "#a16207",
     "pipe": "#0d9488",
+    "Manager.Queue": "#c2410c",
+    "Manager.JoinableQueue": "#c2410c",
+    "pool": "#be185d",
+    "dict": "#0369a1",
+    "list": "#0e7490",
+    "lock": "#4d7c0f",
 }
 
 ICON_FILES = {
     "producer": "producer", "consumer": "consumer", "worker": "worker",
     "Queue": "queue", "JoinableQueue": "joinablequeue", "SimpleQueue": "simplequeue",
     "Pipe": "pipe", "Pipe (one-way)": "pipe-oneway",
+    "Manager.Queue": "managerqueue", "Manager.JoinableQueue": "managerqueue",
+    "pool": "pool", "Pool": "pool", "dict": "dict", "list": "list",
+    "lock": "lock", "Lock": "lock", "Manager.Lock": "lock",
 }
 
 
@@ -73,9 +82,22 @@ def current() -> Theme:
                  text, QColor("#5f6670"), QColor("#6b7380"), QColor("#2563eb"), QColor("#eef0f3"))
 
 
+_scale = 1.0  # presentation mode draws the canvas larger
+
+
+def set_presentation(on: bool) -> None:
+    """Larger text and tokens on the canvas, for a projector."""
+    global _scale
+    _scale = 1.3 if on else 1.0
+
+
+def scale() -> float:
+    return _scale
+
+
 def font(point_size: float, bold: bool = False) -> QFont:
     f = QFont(QApplication.font() if QApplication.instance() else QFont())
-    f.setPointSizeF(point_size)
+    f.setPointSizeF(point_size * _scale)
     f.setBold(bold)
     return f
 

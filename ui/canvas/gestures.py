@@ -11,7 +11,7 @@ from simulator.scenario import Link
 
 from .. import theme
 from ..commands import AddLink, MoveNodes
-from .node_items import PipeItem, ProcessItem, QueueItem
+from .node_items import PipeItem, ProcessItem
 
 
 class MoveGesture:
@@ -59,12 +59,18 @@ class ConnectGesture:
         target = self.scene.node_item_at(pos)
         if target is None or target is self.process:
             return
-        if not isinstance(target, (QueueItem, PipeItem)):
-            self.scene.editor.status.emit("Connect a process to a queue or a pipe, not to another process.")
+        if isinstance(target, ProcessItem):
+            self.scene.editor.status.emit("Connect a process to a queue, a pipe, a dict, a list or a lock, "
+                                          "not to another process.")
             return
         end = target.end_at(pos) if isinstance(target, PipeItem) else None
-        if isinstance(target, PipeItem):
+        kind = target.node.kind
+        if kind == "lock":
+            op = "use"
+        elif isinstance(target, PipeItem):
             op = "recv" if self.port == "in" else "send"
+        elif kind in ("dict", "list"):
+            op = "read" if self.port == "in" else "write"
         else:
             op = "get" if self.port == "in" else "put"
         link = Link(self.process.node_id, target.node_id, op, end)

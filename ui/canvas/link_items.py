@@ -37,7 +37,7 @@ class LinkItem(QGraphicsPathItem):
 
     @property
     def flows_to_channel(self) -> bool:
-        return self.link.op in ("put", "send")
+        return self.link.op in ("put", "send", "write", "use")
 
     def endpoints(self) -> tuple[QPointF, QPointF]:
         """(process end, channel end) in scene coordinates: the process's port for this
@@ -68,10 +68,14 @@ class LinkItem(QGraphicsPathItem):
         t = theme.current()
         color = t.selection if self.isSelected() else t.link
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(color, 2.4 if self.isSelected() else 1.8))
+        style = Qt.PenStyle.DashLine if self.link.op == "use" else Qt.PenStyle.SolidLine  # a lock carries no data
+        painter.setPen(QPen(color, 2.4 if self.isSelected() else 1.8, style))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         path = self.path()
         painter.drawPath(path)
+        if self.link.op == "use":
+            self._paint_label(painter, t, color, path)
+            return
         # arrowhead where the data goes
         at = 1.0 if self.flows_to_channel else 0.0
         tip = path.pointAtPercent(at)
@@ -81,7 +85,10 @@ class LinkItem(QGraphicsPathItem):
                                           tip.y() - ARROW * math.sin(angle + s * 0.45)) for s in (-1, 1)])
         painter.setBrush(color)
         painter.drawPolygon(head)
-        # the operation, in a pill at the middle
+        self._paint_label(painter, t, color, path)
+
+    def _paint_label(self, painter: QPainter, t, color, path) -> None:
+        """The operation, in a pill at the middle."""
         mid = path.pointAtPercent(0.5)
         painter.setFont(theme.font(9, bold=True))
         label = self.link.op

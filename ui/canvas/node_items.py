@@ -247,7 +247,8 @@ class QueueItem(NodeItem):
         n = self.node
         if n.queue_type == "SimpleQueue":
             return "SimpleQueue()"
-        return f"{n.queue_type}({n.maxsize})" if n.maxsize else f"{n.queue_type}()"
+        name = n.queue_type.replace("Manager.", "Manager().")
+        return f"{name}({n.maxsize})" if n.maxsize else f"{name}()"
 
     def slots_rect(self) -> QRectF:
         return QRectF(12, self.HEIGHT - 26, self.WIDTH - 24, self.SLOT_H)
@@ -280,7 +281,7 @@ class QueueItem(NodeItem):
             status += " · full"
         elif not ids:
             status += " · empty"
-        if ch.queue_type == "JoinableQueue":
+        if ch.queue_type in ("JoinableQueue", "Manager.JoinableQueue"):
             status += f" · unfinished {ch.unfinished}"
         painter.setPen(t.text)
         painter.setFont(theme.font(9.5, bold=True))
@@ -413,11 +414,3 @@ def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, snap: 
     painter.setPen(QColor("white") if strong else (color if not t.dark else t.text))
     painter.drawText(pill.adjusted(pill.height() + 2, 0, -6, 0),
                      Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
-
-
-def item_for(node) -> NodeItem:
-    if node.kind == "queue":
-        return QueueItem(node)
-    if node.kind == "pipe":
-        return PipeItem(node)
-    return ProcessItem(node)

@@ -261,9 +261,10 @@ _MOVES = {"message_put": _put_path, "message_got": _got_path,
 
 
 def _token(painter: QPainter, at: QPointF, color: QColor) -> None:
+    r = 8 * theme.scale()
     painter.setPen(QPen(color.darker(140), 1.2))
     painter.setBrush(color)
-    painter.drawEllipse(at, 8, 8)
+    painter.drawEllipse(at, r, r)
 
 
 def _vanish(painter: QPainter, at: QPointF, f: float, label: str) -> None:

@@ -18,7 +18,8 @@ from ..commands import AddNode
 from ..editor import Editor
 from .gestures import ConnectGesture, MoveGesture
 from .link_items import LinkItem, link_key
-from .node_items import GRID, NodeItem, ProcessItem, item_for, snap
+from .node_items import GRID, NodeItem, ProcessItem, snap
+from .object_items import item_for
 from .run_layer import MainItem, RunLayer
 
 
@@ -156,8 +157,9 @@ class CanvasScene(QGraphicsScene):
     # -- adding from the palette
 
     def add_from_palette(self, kind: str, pos: QPointF) -> None:
-        prefix = {"producer": "P", "consumer": "C", "worker": "W", "Pipe": "pipe",
-                  "Pipe (one-way)": "pipe"}.get(kind, "q")
+        prefix = {"producer": "P", "consumer": "C", "worker": "W", "Pipe": "pipe", "Pipe (one-way)": "pipe",
+                  "Pool": "pool", "dict": "d", "list": "items", "Lock": "lock",
+                  "Manager.Lock": "lock"}.get(kind, "q")
         model = self.editor.model
         n = 1
         while model.has_node(f"{prefix}{n}"):

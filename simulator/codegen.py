@@ -28,16 +28,15 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
-import string
 import textwrap
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .scenario import Link, Pace, Scenario, Step
+from .codegen_text import (Code, docstring_text, format_expr, literal, seconds_expr, string_literal,
+                           template_fields)
+from .scenario import Link, Scenario, Step
 
 _MODULES = ("multiprocessing", "queue", "random", "time")
 _LOCALS = ("i", "item", "reply", "result", "rng")
-_SAFE_SPEC = re.compile(r"[\w<>=^+\- #,.%]*")
 
 
 @dataclass
@@ -54,38 +53,7 @@ def generate(scenario: Scenario) -> Program:
     return _Generator(scenario).program()
 
 
-# --------------------------------------------------------------------------- lines of code
-
-
-class _Code:
-    """Lines of code at an indentation level, and the modules they use."""
-
-    def __init__(self):
-        self.lines: list[str] = []
-        self.depth = 0
-        self.modules: set[str] = set()
-
-    def add(self, text: str = "") -> int:
-        self.lines.append("    " * self.depth + text if text else "")
-        return len(self.lines)
-
-    @contextmanager
-    def indented(self):
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-
-    @contextmanager
-    def block(self, header: str):
-        line = self.add(header)
-        with self.indented():
-            yield line
-
-    def sleep(self, seconds: str, comment: str) -> int:
-        self.modules.add("time")
-        return self.add(f"time.sleep({seconds})  # {comment}")
+# --------------------------------------------------------------------------- names
 
 
 def _names(scenario: Scenario) -> dict:
@@ -112,58 +80,6 @@ def _names(scenario: Scenario) -> dict:
     return names
 
 
-def _seconds(pace: Pace) -> str:
-    """The expression behaviours.pace_seconds computes."""
-    if pace.up_to is None:
-        return repr(pace.seconds)
-    return f"round(rng.uniform({pace.seconds!r}, {pace.up_to!r}), 3)"
-
-
-def _str(text: str) -> str:
-    """repr(text), in double quotes when that needs no escape."""
-    quoted = repr(text)
-    if quoted[0] == "'" and '"' not in text and "'" not in text:
-        return f'"{quoted[1:-1]}"'
-    return quoted
-
-
-def _literal(value) -> str:
-    """Python source for a JSON payload (repr, except for the floats repr cannot write)."""
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return f"float({_str(str(value))})"
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_literal, value)) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_str(k)}: {_literal(v)}" for k, v in value.items()) + "}"
-    return _str(value) if isinstance(value, str) else repr(value)
-
-
-def _format(template: str, constants: dict[str, str], variables: dict[str, str]) -> str:
-    """An expression for ``template.format(**constants, **variables)``: a string literal, an
-    f-string, or (for unusual format specs) the ``.format`` call itself."""
-    convert = {None: str, "s": str, "r": repr, "a": ascii}
-    parts, uses_variable = [], False
-    try:
-        for text, name, spec, conv in string.Formatter().parse(template):
-            parts.append(text.replace("{", "{{").replace("}", "}}"))
-            if name is None:
-                continue
-            if name in constants:
-                value = format(convert[conv](constants[name]), spec)
-                parts.append(value.replace("{", "{{").replace("}", "}}"))
-                continue
-            if not _SAFE_SPEC.fullmatch(spec):
-                raise ValueError(spec)
-            uses_variable = True
-            conv, spec = f"!{conv}" if conv else "", f":{spec}" if spec else ""
-            parts.append("{" + variables[name] + conv + spec + "}")
-    except (ValueError, KeyError, TypeError):
-        args = [f"{k}={_str(v)}" for k, v in constants.items()]
-        args += [f"{k}={v}" for k, v in variables.items()]
-        return f"{_str(template)}.format({', '.join(args)})"
-    return "f" + _str("".join(parts)) if uses_variable else _str(template.format(**constants))
-
-
 def _count(producer) -> int:
     return len(producer.items) if isinstance(producer.items, list) else producer.items
 
@@ -171,25 +87,11 @@ def _count(producer) -> int:
 def _first_item(producer) -> str:
     """The expression for a producer's only item."""
     if isinstance(producer.items, list):
-        return _literal(producer.items[0])
+        return literal(producer.items[0])
     try:
-        return _str(producer.payload.format(name=producer.id, i=0))
+        return string_literal(producer.payload.format(name=producer.id, i=0))
     except (ValueError, KeyError, IndexError):  # fails at run time, as in behaviours
-        return _format(producer.payload, {"name": producer.id}, {"i": "0"})
-
-
-def _fields(template: str) -> set[str]:
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError:
-        return set()
-
-
-def _docstring(text: str) -> str:
-    """`text` escaped for a triple-quoted string."""
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode()
-                   for c in text)
+        return format_expr(producer.payload, {"name": producer.id}, {"i": "0"})
 
 
 # --------------------------------------------------------------------------- the program
@@ -199,7 +101,7 @@ class _Generator:
     def __init__(self, scenario: Scenario):
         self.s = scenario
         self.names = _names(scenario)
-        self.code = _Code()
+        self.code = Code()
         self.operations: dict[tuple[str, str], int] = {}
         self.node = None
 
@@ -233,9 +135,9 @@ class _Generator:
         )
 
     def _header(self) -> list[str]:
-        title = _docstring(self.s.title)
+        title = docstring_text(self.s.title)
         paragraphs = [textwrap.fill(p, 96, break_long_words=False)  # never inside an escape
-                      for p in _docstring(self.s.explanation).split("\n")]
+                      for p in docstring_text(self.s.explanation).split("\n")]
         about = ("Generated by ipcsim: one function per process on the canvas, then the main program's "
                  "steps in order. It needs nothing but the standard library: python this_file.py. "
                  "Each line a process prints starts with its name.")
@@ -307,18 +209,18 @@ class _Generator:
             self._put(out, target, "item", in_loop=False)
         elif count:
             if isinstance(node.items, list):
-                listed = "[" + ", ".join(map(_literal, node.items)) + "]"
+                listed = "[" + ", ".join(map(literal, node.items)) + "]"
                 header = f"for i, item in enumerate({listed}):" if paced else f"for item in {listed}:"
             else:
-                index = "i" if paced or "i" in _fields(node.payload) else "_"
+                index = "i" if paced or "i" in template_fields(node.payload) else "_"
                 header = f"for {index} in range({count}):"
             with self.code.block(header):
                 if paced:
                     with self.code.block("if i > 0:"):
-                        line = self.code.sleep(_seconds(node.interval), "the pause between items")
+                        line = self.code.sleep(seconds_expr(node.interval), "the pause between items")
                         self._mark("sleep", line)
                 if not isinstance(node.items, list):
-                    self.code.add(f"item = {_format(node.payload, {'name': node.id}, {'i': 'i'})}")
+                    self.code.add(f"item = {format_expr(node.payload, {'name': node.id}, {'i': 'i'})}")
                 self._put(out, target, "item", in_loop=True)
         if node.sentinels:
             def sentinel():
@@ -384,7 +286,7 @@ class _Generator:
         worker_stops = (node.kind == "worker" and self.s.outputs(node.id)[0].end is None
                         and node.put_mode != "block" and node.on_full == "stop")
         stops = (may_fail and not retry) or node.loop == "until_sentinel" or worker_stops
-        uses_i = node.kind == "worker" and "i" in _fields(node.result)
+        uses_i = node.kind == "worker" and "i" in template_fields(node.result)
         # i counts the items done, as behaviours' `done`: `for i in range(count)` unless a retry
         # (`continue`) must not count, then `while i < count` with `i += 1` at the end
         counter = retry if node.loop == "count" else uses_i
@@ -419,13 +321,13 @@ class _Generator:
                     self.code.add("break")
             self._say("got {item!r}")
             if works:
-                self._mark("work", self.code.sleep(_seconds(node.work), "work on the item"))
+                self._mark("work", self.code.sleep(seconds_expr(node.work), "work on the item"))
             if node.echo:
                 self._mark("send", self.code.add(f"{source}.send(item)  # send it back"))
                 self._say("echoed {item!r}")
             if node.kind == "worker":
                 out = self.s.outputs(node.id)[0]
-                result = _format(node.result, {"name": node.id}, {"item": "item", "i": "i"})
+                result = format_expr(node.result, {"name": node.id}, {"item": "item", "i": "i"})
                 self.code.add(f"result = {result}")
                 self._put(out, self._endpoint(out), "result", in_loop=True)
             if node.task_done:
@@ -456,7 +358,7 @@ class _Generator:
     def _main(self) -> tuple[dict[str, int], list[int], int]:
         code, names, created = self.code, self.names, {}
         with code.block('if __name__ == "__main__":'):
-            code.add(f"multiprocessing.set_start_method({_str(self.s.start_method)})")
+            code.add(f"multiprocessing.set_start_method({string_literal(self.s.start_method)})")
             code.add()
             code.add("# the channels")
             for node in self.s.channels():
@@ -477,7 +379,7 @@ class _Generator:
                 daemon = ", daemon=True" if node.daemon else ""
                 created[node.id] = code.add(
                     f"{names[node.id, 'process']} = multiprocessing.Process(target={names[node.id]}, "
-                    f"args={args}, name={_str(node.id)}{daemon})")
+                    f"args={args}, name={string_literal(node.id)}{daemon})")
             code.add()
             code.add("# main's steps")
             steps, end = [], 0

@@ -112,12 +112,15 @@ class ExportActions(QObject):
             self.window.grab().save(str(path), "PNG")
 
     def export_timeline(self) -> None:
-        plot = getattr(self.window, "timeline_plot", None)
-        if plot is None:
-            return
+        """The timeline plots, with pyqtgraph's own exporters."""
+        import pyqtgraph.exporters as exporters
+
         path = self._save_path("Export timeline", "timeline.png", "PNG images (*.png);;SVG images (*.svg)")
-        if path:
-            plot.export_image(path)
+        if not path:
+            return
+        item = self.window.timeline_plot.graphics.ci
+        exporter = exporters.SVGExporter(item) if path.suffix.lower() == ".svg" else exporters.ImageExporter(item)
+        exporter.export(str(path))
 
     # -- a recorded run
 

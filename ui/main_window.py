@@ -37,6 +37,7 @@ from .export_actions import ExportActions
 from .gallery import GalleryDialog
 from .inspector import Inspector
 from .palette import Palette
+from .panels import Console, EventLog, TimelinePlot
 from .run_bar import RunBar
 from .run_controller import RunController
 
@@ -76,12 +77,18 @@ class MainWindow(QMainWindow):
         self.problems = QListWidget()
         self.bottom = QTabWidget()
         self.bottom.addTab(self.problems, "Problems")
+        self.controller = RunController(self)
+        self.event_log = EventLog(self.controller)
+        self.console = Console(self.controller)
+        self.timeline_plot = TimelinePlot(self.controller)
+        self.bottom.addTab(self.timeline_plot, "Timeline")
+        self.bottom.addTab(self.event_log, "Events")
+        self.bottom.addTab(self.console, "Console")
         docks = [self._dock("Palette", self.palette_list, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
         self.panels_dock = self._dock("Panels", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._docks = docks
 
-        self.controller = RunController(self)
         self.run_bar = RunBar(self.controller, self)
         self.run_bar.act_run.triggered.connect(self.run_scenario)
         self.run_bar.act_restart.triggered.connect(self.restart)
@@ -357,6 +364,8 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             QMessageBox.critical(self, "Cannot run", str(exc))
             return
+        if self.bottom.currentWidget() is self.problems:
+            self.bottom.setCurrentWidget(self.timeline_plot)
         self.statusBar().showMessage(f"Running… recording to {self.controller.trace_path}", 5000)
 
     def restart(self) -> None:

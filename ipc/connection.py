@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import socket
 import struct
 import time
@@ -24,7 +25,7 @@ from multiprocessing import reduction
 from multiprocessing.reduction import ForkingPickler
 
 from . import trace
-from .queues import auto_name, writable
+from .queues import Readiness, auto_name
 from .trace import emit, preview
 
 __all__ = ["Connection", "Pipe"]
@@ -48,6 +49,7 @@ class Connection(mpc.Connection):
     trace_name = "pipe"
     trace_end = "?"
     _last_mid = None
+    _trace_readable = _trace_writable = None  # Readiness of the handle, made on first use
 
     # -- sending
 
@@ -74,9 +76,12 @@ class Connection(mpc.Connection):
             return self._send_frame(_UNTRACED_TAG, buf)
         mid = trace.new_message_id()
         detail = {"end": self.trace_end, "preview": _preview(obj, buf)}
-        if not writable(self._handle):
+        writable = self._trace_writable
+        if writable is None:
+            writable = self._trace_writable = Readiness(self._handle, select.POLLOUT)
+        if not writable.now():
             emit("send_blocked", self.trace_name, mid, detail)
-            writable(self._handle, None)
+            writable.wait()
         t_ns = time.monotonic_ns()  # before the bytes can reach the reader
         self._send_frame(_tag(mid), buf)
         emit("message_sent", self.trace_name, mid, detail, t_ns=t_ns)
@@ -179,7 +184,12 @@ class Connection(mpc.Connection):
     # -- reporting
 
     def _report_if_blocked(self):
-        if trace._sink is not None and not self.poll():
+        if trace._sink is None or self._handle is None or not self._readable:
+            return  # untraced; or the read that follows raises (reported as connection_error)
+        readable = self._trace_readable
+        if readable is None:
+            readable = self._trace_readable = Readiness(self._handle, select.POLLIN)
+        if not readable.now():
             emit("recv_blocked", self.trace_name, None, {"end": self.trace_end})
 
     def _report_received(self, obj, data=b""):

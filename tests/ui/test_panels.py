@@ -1,0 +1,215 @@
+"""The bottom-area panels fed by a RunController: a recorded lesson, and events arriving in batches."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from ipc.trace import Event
+from simulator import scenario_file
+from simulator.fold import Timeline
+from simulator.lessons import lesson_path
+from simulator.recording import read_trace
+from simulator.session import Run
+from ui.panels import Console, EventLog, TimelinePlot
+from ui.run_controller import RunController
+
+# The offscreen platform says so whenever a top-level widget is shown; it is not about the panels.
+pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+
+
+@pytest.fixture(scope="module")
+def lesson1_trace(tmp_path_factory):
+    """Lesson 1 (a bounded queue blocks the producer) run once, for real, recorded."""
+    path = tmp_path_factory.mktemp("panels") / "lesson1.ipctrace"
+    run = Run(scenario_file.load(lesson_path(1)), path)
+    run.start()
+    assert run.wait(60) == "finished"
+    return path
+
+
+@pytest.fixture
+def controller(qtbot):
+    controller = RunController()
+    yield controller
+    controller.close()
+
+
+@pytest.fixture
+def loaded(controller, lesson1_trace):
+    controller.load_trace(lesson1_trace)
+    controller.pause()
+    return controller
+
+
+def show(qtbot, widget):
+    qtbot.addWidget(widget)
+    widget.resize(1000, 360)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def output_lines(events, process=None, until=None):
+    return [e for e in events if e.kind == "process_output" and (process is None or e.process == process)
+            and (until is None or e.t_ns <= until)]
+
+
+# -- event log
+
+
+def test_event_log_has_a_row_per_event_whichever_comes_first(qtbot, controller, lesson1_trace):
+    before = show(qtbot, EventLog(controller))  # follows a trace loaded after it was made
+    controller.load_trace(lesson1_trace)
+    after = show(qtbot, EventLog(controller))  # catches up with one loaded before
+    n = len(controller.timeline)
+    assert n > 40
+    for log in (before, after):
+        assert log.model.rowCount() == n
+        assert log.model.rows == controller.timeline.events
+        assert log.count.text() == f"{n} events"
+
+
+def test_event_log_filters_by_kind_process_and_object(qtbot, loaded):
+    log = show(qtbot, EventLog(loaded))
+    events = loaded.timeline.events
+    log.set_filter("kind", "message_put")
+    assert [e.kind for e in log.model.rows] == ["message_put"] * 5
+    assert log.count.text() == f"5 of {len(events)} events"
+    log.set_filter("process", "consumer")
+    assert log.model.rows == []
+    log.set_filter("kind", None)
+    assert log.model.rows == [e for e in events if e.process == "consumer"]
+    log.set_filter("process", None)
+    log.combos["object"].setCurrentIndex(log.combos["object"].findData("q"))  # as a user picks it
+    assert log.model.rows == [e for e in events if e.object == "q"]
+    assert log.combos["kind"].findText("put_blocked") > 0 and log.combos["process"].findText("main") > 0
+
+
+def test_clicking_a_row_seeks_and_the_row_at_the_playhead_is_highlighted(qtbot, loaded):
+    log = show(qtbot, EventLog(loaded))
+    row = next(i for i, e in enumerate(log.model.rows) if e.kind == "put_blocked")
+    index = log.model.index(row, 2)
+    log.view.scrollTo(index)
+    qtbot.mouseClick(log.view.viewport(), Qt.MouseButton.LeftButton, pos=log.view.visualRect(index).center())
+    assert loaded.playhead == log.model.rows[row].t_ns
+    assert log.model.current == row
+    assert log.model.data(index, Qt.ItemDataRole.FontRole).bold()
+    assert log.model.data(index, Qt.ItemDataRole.ForegroundRole) is not None  # blocked: coloured
+    loaded.seek(loaded.started_ns)
+    assert log.model.current == 0  # run_started is at the very start
+
+
+# -- console
+
+
+def test_console_shows_the_lines_printed_up_to_the_playhead(qtbot, loaded):
+    console = show(qtbot, Console(loaded))
+    events = loaded.timeline.events
+    third_put = output_lines(events, "producer")[3]
+    loaded.seek(third_put.t_ns)
+    shown = console.model.lines[:console.model.shown]
+    assert shown == output_lines(events, until=third_put.t_ns)
+    texts = [console.model.data(console.model.index(i, 2)) for i in range(console.model.shown)
+             if shown[i].process == "producer"]
+    assert texts == [f"put 'item {i}'" for i in range(4)]
+    assert console.model.data(console.model.index(0, 1)) == "producer"
+    loaded.seek(loaded.timeline.end_ns)
+    assert console.model.rowCount() == len(output_lines(events)) == 10
+    loaded.seek(loaded.started_ns)
+    assert console.model.rowCount() == 0
+
+
+def test_clicking_a_console_line_seeks_to_it(qtbot, loaded):
+    console = show(qtbot, Console(loaded))
+    loaded.seek(loaded.timeline.end_ns)
+    index = console.model.index(2, 2)
+    qtbot.mouseClick(console.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=console.view.visualRect(index).center())
+    assert loaded.playhead == console.model.lines[2].t_ns
+    assert console.model.rowCount() == 3
+
+
+def test_console_marks_lines_printed_to_stderr(qtbot, loaded):
+    console = show(qtbot, Console(loaded))
+    last = loaded.timeline.events[-1]
+    line = Event(last.t_ns + 1, last.pid, 99, "consumer", "process_output", None, None,
+                 {"line": "consumer: ValueError: bad item", "stream": "stderr"})
+    loaded.timeline.extend([line])  # arriving as a live run's events do
+    loaded.events_added.emit(1)
+    loaded.seek(line.t_ns)
+    row = console.model.shown - 1
+    assert console.model.lines[row] is line
+    assert console.model.data(console.model.index(row, 1)) == "consumer (stderr)"
+    assert console.model.data(console.model.index(row, 2)) == "ValueError: bad item"
+    assert console.model.data(console.model.index(row, 2), Qt.ItemDataRole.FontRole).italic()
+
+
+# -- timeline plot
+
+
+def test_timeline_has_a_lane_per_process_and_the_depth_of_q(qtbot, loaded):
+    plot = show(qtbot, TimelinePlot(loaded))
+    assert plot.lanes == ["main", "producer", "consumer"]
+    assert plot.depth["q"]["y"].max() == plot.curves["q"].yData.max() == 3  # q = Queue(3): full
+    blocked = next(e for e in loaded.timeline.events if e.kind == "put_blocked")
+    change, until = plot.history.change_at("producer", blocked.t_ns)
+    assert (change.state, change.describe()) == ("blocked", "blocked in put on q")
+    assert until is not None and until > blocked.t_ns
+    assert plot.history.change_at("producer", loaded.timeline.end_ns)[0].state == "finished"
+    assert {"running", "blocked", "working", "sleeping"} <= {state for _, state in plot.bars.spans}
+    for state in ("not started", "starting", "running", "working", "sleeping", "blocked", "finished"):
+        assert state in plot.state_legend.text()
+
+
+def test_the_playhead_line_follows_and_clicking_the_plot_seeks(qtbot, loaded):
+    plot = show(qtbot, TimelinePlot(loaded))
+    loaded.seek(loaded.started_ns + 1_000_000_000)
+    assert [line.value() for line in plot.playheads] == [pytest.approx(1.0)] * 2
+    end = plot.seconds(loaded.timeline.end_ns)
+    qtbot.waitUntil(lambda: plot.lanes_plot.vb.viewRange()[0][1] >= end)  # auto-ranged when painted
+    for target, view in ((3.0, plot.lanes_plot.vb), (2.0, plot.depth_plot.vb)):
+        (_, _), (bottom, top) = view.viewRange()
+        pos = plot.graphics.mapFromScene(view.mapViewToScene(QPointF(target, (bottom + top) / 2)))
+        qtbot.mouseClick(plot.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+        qtbot.waitUntil(lambda: abs(plot.seconds(loaded.playhead) - target) < 0.05)
+        assert plot.playheads[0].value() == pytest.approx(plot.seconds(loaded.playhead))
+
+
+# -- following a live run: events arrive in batches
+
+
+def test_panels_take_events_in_batches_without_resetting(qtbot, controller, lesson1_trace):
+    recording = read_trace(lesson1_trace)
+    log, puts, console, plot = (show(qtbot, cls(controller)) for cls in (EventLog, EventLog, Console, TimelinePlot))
+    puts.set_filter("kind", "message_put")
+    resets = []
+    log.model.modelReset.connect(lambda: resets.append("log"))
+    console.model.modelReset.connect(lambda: resets.append("console"))
+    controller.timeline = Timeline(recording.document.scenario)
+    controller.started_ns = controller.playhead = recording.started_ns
+    controller.timeline_replaced.emit()
+    assert log.model.rowCount() == 0 and plot.lanes == ["main", "producer", "consumer"]
+    resets.clear()
+    events = recording.events
+    late = events[10]  # held back, then delivered late: sorted in before events already shown
+    batches = [events[:10], events[11:25], [late] + events[25:40], events[40:]]
+    for batch in batches:
+        controller.timeline.extend(batch)  # what RunController.tick does
+        controller.events_added.emit(len(batch))
+        controller.playhead = controller.timeline.end_ns
+        controller.frame.emit()
+        assert log.model.rows == controller.timeline.events
+        assert puts.model.rows == [e for e in controller.timeline.events if e.kind == "message_put"]
+        assert console.model.lines[:console.model.shown] == output_lines(controller.timeline.events)
+    assert resets == []
+    assert log.model.rowCount() == len(events)
+    assert plot.depth["q"]["y"].max() == 3
+    reference = TimelinePlot(controller)  # the same timeline taken in one go
+    qtbot.addWidget(reference)
+    assert plot.history.changes == reference.history.changes
+    assert plot.history.levels == reference.history.levels
+    for key, columns in reference.bars.spans.items():
+        assert list(plot.bars.spans[key]["x1"]) == list(columns["x1"])
+    assert plot.bars.open == reference.bars.open
+    assert list(plot.depth["q"]["y"]) == list(reference.depth["q"]["y"])

@@ -1,0 +1,159 @@
+"""Drawing state spans and step curves that grow to hundreds of thousands of points.
+
+`Columns` keeps a plot's data in numpy arrays that grow in batches and can be cut back to the
+points that came before a given event. `StateBars` draws every process's state spans, one lane
+per process, as coloured bars; spans narrower than a pixel are merged into their neighbours of
+the same state first, so painting costs about the same for a hundred events as for a million,
+and the merged bars are kept until the data or the zoom changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+
+BAR = 0.36  # half the height of a bar, in lanes
+
+
+class Columns:
+    """Named float columns appended to in batches; `index` (the event each row came from) never
+    decreases, so `cut(first)` drops what events `first` and later added."""
+
+    def __init__(self, *names: str):
+        self.n = 0
+        self._data = {name: np.empty(64) for name in (*names, "index")}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._data[name][:self.n]
+
+    def append(self, **columns) -> None:
+        size = len(columns["index"])
+        if self.n + size > len(self._data["index"]):
+            capacity = max(2 * len(self._data["index"]), self.n + size)
+            for name, array in self._data.items():
+                grown = np.empty(capacity)
+                grown[:self.n] = array[:self.n]
+                self._data[name] = grown
+        for name, values in columns.items():
+            self._data[name][self.n:self.n + size] = values
+        self.n += size
+
+    def cut(self, first: int) -> None:
+        self.n = int(np.searchsorted(self["index"], first))
+
+
+class StateBars(pg.GraphicsObject):
+    """Lane `i` is drawn around y = i. Closed spans are added with `add`; each lane's current
+    span is given by `set_open` and reaches `end`."""
+
+    def __init__(self, colors: dict[str, str], outline: QColor):
+        super().__init__()
+        self.colors = {state: QColor(color) for state, color in colors.items()}
+        self.outline = _cosmetic(outline)  # frames each lane, so that dark bars show on a dark background
+        self.spans: dict[tuple[int, str], Columns] = {}  # (lane, state) -> x0, x1 (and index)
+        self.open: dict[int, tuple[str, float]] = {}  # lane -> (state, x0)
+        self.lanes = 0
+        self.end = 0.0
+        self._version = 0
+        self._cache: tuple[tuple, list[tuple[QColor, QPainterPath]]] | None = None
+
+    # -- data
+
+    def add(self, lane: int, state: str, x0: list[float], x1: list[float], index: list[int]) -> None:
+        columns = self.spans.get((lane, state))
+        if columns is None:
+            columns = self.spans[(lane, state)] = Columns("x0", "x1")
+        columns.append(x0=x0, x1=x1, index=index)
+        self._changed()
+
+    def cut(self, first: int) -> None:
+        for columns in self.spans.values():
+            columns.cut(first)
+        self._changed()
+
+    def set_open(self, lane: int, state: str | None, x0: float = 0.0) -> None:
+        """Lane `lane` is in `state` from `x0` on (None: it has no span yet)."""
+        if state is None:
+            self.open.pop(lane, None)
+        else:
+            self.open[lane] = (state, x0)
+        self._changed()
+
+    def set_extent(self, lanes: int, end: float) -> None:
+        if (lanes, end) != (self.lanes, self.end):
+            self.prepareGeometryChange()
+            self.lanes, self.end = lanes, end
+            self._changed()
+            self.informViewBoundsChanged()
+
+    def _changed(self) -> None:
+        self._version += 1
+        self.update()
+
+    # -- drawing
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0.0, -0.5, max(self.end, 1e-9), max(self.lanes, 1))
+
+    def dataBounds(self, axis: int, frac: float = 1.0, orthoRange=None):
+        return (0.0, self.end) if axis == 0 else (-0.5, self.lanes - 0.5)
+
+    def paint(self, painter, *args) -> None:
+        pixel = 1.0 / abs(painter.transform().m11() or 1.0)
+        view = self.viewRect() or self.boundingRect()
+        key = (self._version, pixel, view.left(), view.right())
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self._paths(pixel, view.left(), view.right()))
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, path in self._cache[1]:
+            painter.setBrush(color)
+            painter.drawPath(path)
+        painter.setPen(self.outline)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for lane in range(self.lanes):
+            painter.drawRect(QRectF(0.0, lane - BAR, self.end, 2 * BAR))
+
+    def _paths(self, pixel: float, left: float, right: float) -> list[tuple[QColor, QPainterPath]]:
+        """The bars in view, spans merged to whole pixels, as one path per state."""
+        bars: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {}
+        for (lane, state), columns in self.spans.items():
+            x0, x1 = columns["x0"], columns["x1"]
+            lo, hi = np.searchsorted(x1, left), np.searchsorted(x0, right, side="right")
+            if hi > lo:
+                bars.setdefault(state, []).append((*_merge(x0[lo:hi], x1[lo:hi], pixel), lane))
+        for lane, (state, x0) in self.open.items():
+            merged = _merge(np.array([x0]), np.array([max(self.end, x0)]), pixel)
+            bars.setdefault(state, []).append((*merged, lane))
+        paths = []
+        for state in self.colors:  # in the legend's order: later states paint over earlier ones
+            if state in bars:
+                paths.append((self.colors[state], _rects_path(bars[state])))
+        return paths
+
+
+def _cosmetic(color: QColor) -> QPen:
+    pen = QPen(color, 1)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _merge(x0: np.ndarray, x1: np.ndarray, pixel: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, disjoint spans snapped out to whole pixels (each at least one wide) and merged
+    where they touch."""
+    a = np.floor(x0 / pixel)
+    b = np.maximum.accumulate(np.maximum(np.ceil(x1 / pixel), a + 1))
+    starts = np.flatnonzero(np.r_[True, a[1:] > b[:-1]])
+    ends = np.r_[starts[1:] - 1, len(a) - 1]
+    return a[starts] * pixel, b[ends] * pixel
+
+
+def _rects_path(bars: list[tuple[np.ndarray, np.ndarray, int]]) -> QPainterPath:
+    x0 = np.concatenate([b[0] for b in bars])
+    x1 = np.concatenate([b[1] for b in bars])
+    lane = np.concatenate([np.full(len(b[0]), b[2], dtype=float) for b in bars])
+    xs = np.stack([x0, x1, x1, x0, x0], axis=1).ravel()
+    ys = np.stack([lane - BAR, lane - BAR, lane + BAR, lane + BAR, lane - BAR], axis=1).ravel()
+    connect = np.tile([True, True, True, True, False], len(x0))
+    return pg.arrayToQPath(xs, ys, connect=connect)

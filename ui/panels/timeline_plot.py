@@ -30,6 +30,9 @@ from ui.panels.state_bars import Columns, StateBars
 from ui.run_controller import RunController
 
 
+MIN_DEPTH_HEIGHT = 90  # pixels, so that the depth plot stays readable in a short dock
+
+
 def _pen(color: QColor | str, width: float = 1.0) -> QPen:
     pen = QPen(QColor(color), width)
     pen.setCosmetic(True)
@@ -185,6 +188,8 @@ class TimelinePlot(TimelinePanel):
             for plot in (self.depth_plot, self.lanes_plot):
                 plot.getAxis("left").setWidth(max(width, 70))
             self.lanes_plot.setYRange(-0.6, len(self.lanes) - 0.4, padding=0)
+            lane_height = QFontMetrics(self.font()).height() + 8  # room for each lane's label
+            self.graphics.setMinimumHeight(MIN_DEPTH_HEIGHT + lane_height * min(len(self.lanes), 8) + 50)
         return lane
 
     def _reopen(self, names) -> None:

@@ -112,15 +112,22 @@ class ExportActions(QObject):
             self.window.grab().save(str(path), "PNG")
 
     def export_timeline(self) -> None:
-        """The timeline plots, with pyqtgraph's own exporters."""
-        import pyqtgraph.exporters as exporters
-
+        """The timeline plots as drawn. (pyqtgraph's SVGExporter fails with this Qt, so both
+        formats go through Qt's own rendering of the plot widget.)"""
         path = self._save_path("Export timeline", "timeline.png", "PNG images (*.png);;SVG images (*.svg)")
         if not path:
             return
-        item = self.window.timeline_plot.graphics.ci
-        exporter = exporters.SVGExporter(item) if path.suffix.lower() == ".svg" else exporters.ImageExporter(item)
-        exporter.export(str(path))
+        graphics = self.window.timeline_plot.graphics
+        if path.suffix.lower() != ".svg":
+            graphics.grab().save(str(path), "PNG")
+            return
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(graphics.size())
+        generator.setViewBox(QRectF(0, 0, graphics.width(), graphics.height()))
+        painter = QPainter(generator)
+        graphics.render(painter)
+        painter.end()
 
     # -- a recorded run
 

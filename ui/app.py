@@ -1,23 +1,54 @@
-"""Starting the application: one window, opened on a file or on lesson 1."""
+"""Starting the application: one window, opened on a file or on lesson 1.
+
+    ipcsim [FILE] [--screenshot OUT.png]
+
+FILE is a scenario or a recorded `.ipctrace`. With --screenshot the window is drawn offscreen
+(no display needed), saved as a PNG and closed: the README's picture is made this way.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QApplication
-
-from .main_window import MainWindow
-
-
-def create_app(argv: list[str]) -> QApplication:
-    app = QApplication.instance() or QApplication(["ipcsim", *argv])
-    app.setApplicationName("ipcsim")
-    app.setOrganizationName("ipcsim")
-    app.setStyle("Fusion")
-    return app
+import argparse
+import os
+from pathlib import Path
 
 
 def run_app(argv: list[str]) -> int:
-    app = create_app(argv)
-    window = MainWindow()
-    window.open_initial([a for a in argv if not a.startswith("-")])
+    parser = argparse.ArgumentParser(prog="ipcsim", description="Explore inter-process communication.")
+    parser.add_argument("file", nargs="?", help="a scenario (.json) or a recorded run (.ipctrace)")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window and exit")
+    args = parser.parse_args(argv)
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .render import light_palette
+
+    app = QApplication.instance() or QApplication(["ipcsim"])
+    app.setApplicationName("ipcsim")
+    app.setOrganizationName("ipcsim")
+    app.setStyle("Fusion")
+    settings = None
+    if args.screenshot:
+        app.setPalette(light_palette())
+        settings = QSettings(str(Path(args.screenshot).with_suffix(".ini")), QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    if args.file and args.file.endswith(".ipctrace"):
+        window.open_trace(Path(args.file))
+        window.controller.seek(window.controller.end_ns)
+    else:
+        window.open_initial([args.file] if args.file else [])
+    window.resize(1280, 720)
     window.show()
+    if args.screenshot:
+        def shoot() -> None:
+            window.grab().save(args.screenshot, "PNG")
+            window.editor.undo_stack.setClean()
+            window.close()
+            Path(args.screenshot).with_suffix(".ini").unlink(missing_ok=True)
+            app.quit()
+
+        QTimer.singleShot(300, shoot)
     return app.exec()

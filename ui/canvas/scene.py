@@ -64,6 +64,13 @@ class CanvasScene(QGraphicsScene):
         self._place_main()
         self.setSceneRect(self.itemsBoundingRect().adjusted(-400, -300, 400, 300))
 
+    def content_rect(self) -> QRectF:
+        """What a view should fit: the nodes, their run badges, and main."""
+        rect = self.main_item.sceneBoundingRect()
+        for item in self.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
     def _place_main(self) -> None:
         """Main sits above the top-left corner of the scenario: it starts the others."""
         self.main_item.set_scenario(self.editor.model.scenario)

@@ -26,6 +26,7 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self._pan_from: QPointF | None = None
         self._space = False
+        self.auto_fit = True  # keep the scenario fitted as the view resizes, until the user zooms
 
     @property
     def canvas(self) -> CanvasScene:
@@ -39,6 +40,7 @@ class CanvasView(QGraphicsView):
     def zoom_by(self, factor: float) -> None:
         factor = max(MIN_ZOOM / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
         self.scale(factor, factor)
+        self.auto_fit = False
 
     def zoom_in(self) -> None:
         self.zoom_by(1.25)
@@ -50,7 +52,8 @@ class CanvasView(QGraphicsView):
         self.resetTransform()
 
     def fit_all(self) -> None:
-        rect = self.canvas.itemsBoundingRect()
+        self.auto_fit = True
+        rect = self.canvas.content_rect()
         if rect.isEmpty():
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
@@ -58,6 +61,11 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(1.5, 1.5)
             self.centerOn(rect.center())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.auto_fit:
+            self.fit_all()
 
     def wheelEvent(self, event) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:

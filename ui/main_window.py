@@ -38,6 +38,7 @@ from .gallery import GalleryDialog
 from .inspector import Inspector
 from .palette import Palette
 from .panels import Console, EventLog, TimelinePlot
+from .panels.code_panel import CodePanel
 from .run_bar import RunBar
 from .run_controller import RunController
 
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
         self.bottom.addTab(self.timeline_plot, "Timeline")
         self.bottom.addTab(self.event_log, "Events")
         self.bottom.addTab(self.console, "Console")
+        self.code = CodePanel(self.editor, self.controller)
+        self.bottom.addTab(self.code, "Code")
         docks = [self._dock("Palette", self.palette_list, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
         self.panels_dock = self._dock("Panels", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea)

@@ -31,12 +31,13 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from .codegen_shared import SharedCode
 from .codegen_text import (Code, docstring_text, format_expr, literal, seconds_expr, string_literal,
                            template_fields)
-from .scenario import Link, Scenario, Step
+from .scenario import PROCESS_KINDS, Link, Scenario, Step
 
 _MODULES = ("multiprocessing", "queue", "random", "time")
-_LOCALS = ("i", "item", "reply", "result", "rng")
+_LOCALS = ("i", "item", "key", "r", "reply", "result", "rng")
 
 
 @dataclass
@@ -57,7 +58,8 @@ def generate(scenario: Scenario) -> Program:
 
 
 def _names(scenario: Scenario) -> dict:
-    """A Python name for each node, pipe end and Process, clashing with nothing the code uses."""
+    """A Python name for each node, pipe end, Process, pool task function and pool results list,
+    and the manager, clashing with nothing the code uses."""
     taken = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
     taken |= set(_MODULES) | set(_LOCALS)
     names = {}
@@ -75,8 +77,13 @@ def _names(scenario: Scenario) -> dict:
         if node.kind == "pipe":
             claim((node.id, 1), f"{names[node.id]}_end1")
             claim((node.id, 2), f"{names[node.id]}_end2")
-        elif node.kind != "queue":
+        elif node.kind in PROCESS_KINDS:
             claim((node.id, "process"), f"{names[node.id]}_process")
+        elif node.kind == "pool":
+            claim((node.id, "task"), f"{names[node.id]}_task")
+            claim((node.id, "results"), f"{names[node.id]}_results")
+    if scenario.uses_manager():
+        claim((None, "manager"), "manager")
     return names
 
 
@@ -97,12 +104,13 @@ def _first_item(producer) -> str:
 # --------------------------------------------------------------------------- the program
 
 
-class _Generator:
+class _Generator(SharedCode):
     def __init__(self, scenario: Scenario):
         self.s = scenario
         self.names = _names(scenario)
         self.code = Code()
         self.operations: dict[tuple[str, str], int] = {}
+        self.created: dict[str, int] = {}
         self.node = None
 
     def program(self) -> Program:
@@ -121,6 +129,13 @@ class _Generator:
                 else:
                     self._consumer(node)
             functions[node.id] = (first, len(self.code.lines))
+        for pool in self.s.pools():
+            self.code.add()
+            self.code.add()
+            self.node = pool
+            first = len(self.code.lines) + 1
+            self._pool_function(pool)
+            functions[pool.id] = (first, len(self.code.lines))
         self.code.add()
         self.code.add()
         created, steps, end = self._main()
@@ -166,21 +181,29 @@ class _Generator:
 
     def _params(self, node) -> list[str]:
         ins, outs = self.s.inputs(node.id), self.s.outputs(node.id)
-        params = [self._endpoint(ins[0] if ins else None), self._endpoint(outs[0] if outs else None)]
+        params = [self._endpoint(ins[0] if ins else None)] + [self._endpoint(k) for k in outs]
+        params.append(self._endpoint(self.s.lock_of(node.id)))
         return list(dict.fromkeys(p for p in params if p))
 
     def _channel_words(self, link: Link) -> str:
         if link.end is None:
-            return f'queue "{link.channel}"'
+            return f'{self.s.node(link.channel).kind} "{link.channel}"'
         return f'end {link.end} of pipe "{link.channel}"'
 
     def _docstring_of(self, node) -> None:
         ins, outs = self.s.inputs(node.id), self.s.outputs(node.id)
         kind = ("daemon " if node.daemon else "") + node.kind
-        if node.kind == "producer":
+        if node.kind == "producer" and outs[0].op == "write":
+            count = _count(node)
+            does = (f"writes {count} item{'s' * (count != 1)} into "
+                    + " and ".join(self._channel_words(k) for k in outs))
+        elif node.kind == "producer":
             count = _count(node)
             what = f"{'puts' if outs[0].end is None else 'sends'} {count} item{'s' * (count != 1)}"
             does = f"{what} on {self._channel_words(outs[0])}"
+        elif ins[0].op == "read":
+            times = "forever" if node.loop == "forever" else f"{node.count} time{'s' * (node.count != 1)}"
+            does = f"prints {self._channel_words(ins[0])} {times}"
         else:
             loop = {"forever": " forever", "until_sentinel": " until it gets None",
                     "while_not_empty": " while it is not empty", "count": ""}[node.loop]
@@ -188,7 +211,14 @@ class _Generator:
             does = f"gets {count}items from {self._channel_words(ins[0])}{loop}"
             if node.kind == "worker":
                 does += f", putting a result for each on {self._channel_words(outs[0])}"
-        lines = textwrap.wrap(f'The canvas\'s {kind} "{node.id}": {does}.', 92)
+        lock = self.s.lock_of(node.id)
+        if lock is not None:
+            does += f', holding lock "{lock.channel}" while it ' + (
+                "puts its burst" if node.kind == "producer" else "handles each")
+        self._docstring(f'The canvas\'s {kind} "{node.id}": {does}.')
+
+    def _docstring(self, text: str) -> None:
+        lines = textwrap.wrap(text, 92)
         if len(lines) == 1:
             self.code.add(f'"""{lines[0]}"""')
             return
@@ -198,36 +228,55 @@ class _Generator:
         self.code.add('"""')
 
     def _producer(self, node) -> None:
-        """behaviours.produce: the items, then the sentinels, then the replies."""
-        out = self.s.outputs(node.id)[0]
+        """behaviours.produce: the items (inside ``with lock:`` with the sentinels, when it uses
+        one), then the replies."""
+        outs = self.s.outputs(node.id)
+        out = outs[0]
         target, count = self._endpoint(out), _count(node)
         paced = count > 1 and (node.interval.up_to is not None or node.interval.seconds > 0)
+        keyed = any(k.op == "write" and self.s.node(k.channel).kind == "dict" for k in outs)
+        needs_i = paced or (keyed and "i" in template_fields(node.key))
         if paced and node.interval.up_to is not None:
             self._random(node.interval.seed)
-        if count == 1:
-            self.code.add(f"item = {_first_item(node)}")
-            self._put(out, target, "item", in_loop=False)
-        elif count:
-            if isinstance(node.items, list):
-                listed = "[" + ", ".join(map(literal, node.items)) + "]"
-                header = f"for i, item in enumerate({listed}):" if paced else f"for item in {listed}:"
-            else:
-                index = "i" if paced or "i" in template_fields(node.payload) else "_"
-                header = f"for {index} in range({count}):"
-            with self.code.block(header):
-                if paced:
-                    with self.code.block("if i > 0:"):
-                        line = self.code.sleep(seconds_expr(node.interval), "the pause between items")
-                        self._mark("sleep", line)
-                if not isinstance(node.items, list):
-                    self.code.add(f"item = {format_expr(node.payload, {'name': node.id}, {'i': 'i'})}")
-                self._put(out, target, "item", in_loop=True)
+        with self._locked("the whole burst: nobody else holds it meanwhile"):
+            if count == 1:
+                self.code.add(f"item = {_first_item(node)}")
+                self._give(outs, target, 0, in_loop=False)
+            elif count:
+                if isinstance(node.items, list):
+                    listed = "[" + ", ".join(map(literal, node.items)) + "]"
+                    header = f"for i, item in enumerate({listed}):" if needs_i else f"for item in {listed}:"
+                else:
+                    index = "i" if needs_i or "i" in template_fields(node.payload) else "_"
+                    header = f"for {index} in range({count}):"
+                with self.code.block(header):
+                    if paced:
+                        with self.code.block("if i > 0:"):
+                            line = self.code.sleep(seconds_expr(node.interval), "the pause between items")
+                            self._mark("sleep", line)
+                    if not isinstance(node.items, list):
+                        self.code.add(f"item = {format_expr(node.payload, {'name': node.id}, {'i': 'i'})}")
+                    self._give(outs, target, "i", in_loop=True)
+            self._sentinels(node, out, target)
+        self._replies(node, target)
+
+    def _give(self, outs: list[Link], target: str, i: str | int, in_loop: bool) -> None:
+        """Put or send `item` on the producer's channel, or write it into its dicts and lists."""
+        if outs[0].op != "write":
+            self._put(outs[0], target, "item", in_loop=in_loop)
+            return
+        for link in outs:
+            self._write(link, i)
+
+    def _sentinels(self, node, out: Link, target: str) -> None:
         if node.sentinels:
             def sentinel():
                 call = f"{target}.put(None)" if out.end is None else f"{target}.send(None)"
                 self._mark("sentinel", self.code.add(f"{call}  # a sentinel: tells a consumer to stop"))
                 self._say("put sentinel None" if out.end is None else "sent sentinel None")
             self._repeat(node.sentinels, sentinel)
+
+    def _replies(self, node, target: str) -> None:
         if node.replies:
             def reply():
                 self._mark("recv", self.code.add(f"reply = {target}.recv()"))
@@ -279,6 +328,9 @@ class _Generator:
     def _consumer(self, node) -> None:
         """behaviours.consume, with only the branches this node can take."""
         inp = self.s.inputs(node.id)[0]
+        if inp.op == "read":
+            self._reader(node, inp)
+            return
         source = self._endpoint(inp)
         on_queue = inp.end is None
         may_fail = on_queue and node.get_mode != "block"
@@ -320,16 +372,17 @@ class _Generator:
                         self.code.add(f"{source}.task_done()")
                     self.code.add("break")
             self._say("got {item!r}")
-            if works:
-                self._mark("work", self.code.sleep(seconds_expr(node.work), "work on the item"))
-            if node.echo:
-                self._mark("send", self.code.add(f"{source}.send(item)  # send it back"))
-                self._say("echoed {item!r}")
-            if node.kind == "worker":
-                out = self.s.outputs(node.id)[0]
-                result = format_expr(node.result, {"name": node.id}, {"item": "item", "i": "i"})
-                self.code.add(f"result = {result}")
-                self._put(out, self._endpoint(out), "result", in_loop=True)
+            with self._locked("while it handles the item"):
+                if works:
+                    self._mark("work", self.code.sleep(seconds_expr(node.work), "work on the item"))
+                if node.echo:
+                    self._mark("send", self.code.add(f"{source}.send(item)  # send it back"))
+                    self._say("echoed {item!r}")
+                if node.kind == "worker":
+                    out = self.s.outputs(node.id)[0]
+                    result = format_expr(node.result, {"name": node.id}, {"item": "item", "i": "i"})
+                    self.code.add(f"result = {result}")
+                    self._put(out, self._endpoint(out), "result", in_loop=True)
             if node.task_done:
                 self._mark("task_done", self.code.add(f"{source}.task_done()"))
             if counter:
@@ -356,11 +409,15 @@ class _Generator:
     # -- the main program
 
     def _main(self) -> tuple[dict[str, int], list[int], int]:
-        code, names, created = self.code, self.names, {}
+        code, names, created = self.code, self.names, self.created
         with code.block('if __name__ == "__main__":'):
             code.add(f"multiprocessing.set_start_method({string_literal(self.s.start_method)})")
             code.add()
-            code.add("# the channels")
+            self._manager_line()
+            if self.s.shared() or self.s.locks():
+                code.add("# the channels and the shared objects")
+            elif self.s.channels():
+                code.add("# the channels")
             for node in self.s.channels():
                 if node.kind == "pipe":
                     ends = f"{names[node.id, 1]}, {names[node.id, 2]}"
@@ -369,10 +426,14 @@ class _Generator:
                     created[node.id] = code.add(f"{ends} = multiprocessing.Pipe({duplex}){note}")
                 else:
                     size = repr(node.maxsize) if node.maxsize else ""
-                    queue = f"multiprocessing.{node.queue_type}({size})"
-                    created[node.id] = code.add(f"{names[node.id]} = {queue}")
-            code.add()
-            code.add("# the processes, one per node on the canvas")
+                    maker = node.queue_type.replace("Manager.", f"{names[None, 'manager']}.") \
+                        if node.queue_type.startswith("Manager.") else f"multiprocessing.{node.queue_type}"
+                    created[node.id] = code.add(f"{names[node.id]} = {maker}({size})")
+            self._create_shared(created)
+            if self.s.channels() or self.s.shared() or self.s.locks():
+                code.add()
+            if self.s.processes():
+                code.add("# the processes, one per node on the canvas")
             for node in self.s.processes():
                 params = self._params(node)
                 args = f"({', '.join(params)}{',' if len(params) == 1 else ''})"
@@ -380,14 +441,20 @@ class _Generator:
                 created[node.id] = code.add(
                     f"{names[node.id, 'process']} = multiprocessing.Process(target={names[node.id]}, "
                     f"args={args}, name={string_literal(node.id)}{daemon})")
-            code.add()
+            if self.s.processes():
+                code.add()
             code.add("# main's steps")
-            steps, end = [], 0
+            steps, end, terminated = [], 0, set()
             for step in self.s.effective_steps():
                 if end:
                     steps.append(end)
                     continue
-                line = self._step(step)
+                if step.target in self.names and self.s.node(step.target).kind == "pool":
+                    line = self._pool_step(step, self.s.node(step.target), step.target in terminated)
+                    if step.op == "terminate":
+                        terminated.add(step.target)
+                else:
+                    line = self._step(step)
                 steps.append(line)
                 end = line if step.op == "end" else 0
             if not end:
@@ -414,10 +481,18 @@ class _Generator:
             return line
         if step.op == "queue_join":
             return code.add(f"{target}.join()  # until task_done() was called for every item put")
+        if step.op == "read":
+            return self._read_step(step)
         daemons = ", ".join(p.id for p in self.s.processes() if p.daemon)
-        if not daemons:
-            return code.add("# end: main's code is done. At exit, multiprocessing joins the processes "
-                            "still running.")
-        line = code.add("# end: main's code is done. At exit, multiprocessing terminates the daemons")
-        code.add(f"# still alive ({daemons}), then joins the other processes still running.")
+        shut = [w for w, used in (("the manager", self.s.uses_manager()), ("the pools", self.s.pools())) if used]
+        does = [f"shuts down {' and '.join(shut)}"] if shut else []
+        if daemons:
+            does += [f"terminates the daemons still alive ({daemons})", "joins the other processes still running"]
+        else:
+            does += ["joins the processes still running"]
+        text = "end: main's code is done. At exit, multiprocessing " + ", then ".join(does) + "."
+        lines = textwrap.wrap(text, 92)
+        line = code.add(f"# {lines[0]}")
+        for more in lines[1:]:
+            code.add(f"# {more}")
         return line

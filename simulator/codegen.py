@@ -3,21 +3,26 @@
 `generate(scenario)` returns a `Program` whose `source` is a runnable script using nothing but the
 standard library's `multiprocessing`, written like a textbook example: one function per process
 node doing exactly what its behaviour does in a traced run (`simulator.behaviours`) and printing
-exactly the same lines, each starting with the node's name; then, under
-``if __name__ == "__main__":`` (so it is safe with ``spawn``), the channels, the processes and
+exactly the same lines, each starting with the node's name, and one function per pool for its
+tasks (see `simulator.codegen_shared`); then, under ``if __name__ == "__main__":`` (so it is safe
+with ``spawn``), the manager if one is needed, the channels and shared objects, the processes and
 main's steps in order. Only what a node uses is written: a producer that blocks has no
 ``try``/``except queue.Full``, a fixed pace has no random generator.
 
 Next to the source, the line numbers (1-based) a viewer needs to follow a replay in the code:
 
-* ``functions[node_id]``: the first and last line of the node's function;
+* ``functions[node_id]``: the first and last line of the node's function (a pool's: its task
+  function's);
 * ``operations[(node_id, op)]``: the line where the node does ``op``, named as in the trace:
   ``put``, ``get``, ``send``, ``recv``, ``task_done``, ``work``, ``sleep`` (the pause between
-  items), ``start_delay``, ``empty`` (its ``empty()`` check) and ``sentinel`` (a producer's
-  ``put(None)``; its items' puts are ``put``);
+  items, or between reads), ``start_delay``, ``empty`` (its ``empty()`` check), ``sentinel`` (a
+  producer's ``put(None)``; its items' puts are ``put``), ``write`` (into a dict or list),
+  ``read`` (printing one) and ``acquire`` (its ``with lock:``);
 * ``steps[k]``: the line of main's k-th step in `Scenario.effective_steps()` (a step after
-  ``end`` never runs and shares the ``end`` line), ``end``: where the program ends;
-* ``created[node_id]``: the line that creates the channel or the ``Process``.
+  ``end`` never runs and shares the ``end`` line; a pool's join starts at its ``close()``),
+  ``end``: where the program ends;
+* ``created[node_id]``: the line that creates the channel, shared object, ``Process`` or
+  ``Pool`` (a pool is created by its start step; one never started is not in it).
 
 A pipe's reader has no ``except EOFError`` (behaviours have one): main keeps both ends of every
 pipe open, so ``recv()`` can never meet the end of the pipe.

@@ -26,7 +26,8 @@ from simulator.scenario import Document
 from simulator.session import Run
 
 FRAME_MS = 33
-APPLY_BUDGET_S = 0.012  # per frame; a flood is folded in over several frames, never dropped
+APPLY_BUDGET_S = 0.010  # per frame; a flood is folded in over several frames, never dropped
+APPLY_CHUNK = 400  # events folded between two looks at the clock
 
 
 class RunController(QObject):
@@ -190,8 +191,13 @@ class RunController(QObject):
         taken = 0
         while self._inbox:
             batch: list[Event] = []
-            while self._inbox and len(batch) < 2000:
-                batch.extend(self._inbox.popleft())
+            while self._inbox and len(batch) < APPLY_CHUNK:
+                received = self._inbox.popleft()
+                room = APPLY_CHUNK - len(batch)
+                if len(received) > room:  # a big delivery: fold part now, keep the rest first in line
+                    self._inbox.appendleft(received[room:])
+                    received = received[:room]
+                batch.extend(received)
             self.timeline.extend(batch)
             self.events_added.emit(len(batch))
             taken += len(batch)

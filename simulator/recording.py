@@ -25,8 +25,9 @@ from typing import IO, Any
 from ipc.trace import Event
 
 from . import scenario_file
-from .fold import sort_key
+from .fold import apply, sort_key
 from .scenario import Document
+from .snapshot import initial_snapshot
 
 FORMAT = "ipcsim-trace"
 VERSION = 1
@@ -94,6 +95,8 @@ def read_trace(path: str | os.PathLike) -> Recording:
     lines = [line for line in lines if line]
     if not lines:
         raise TraceError(f"{path}: empty file")
+    if len(lines[0]) > scenario_file.MAX_BYTES:
+        raise TraceError(f"{path}: line 1: the header is larger than {scenario_file.MAX_BYTES // 1024 // 1024} MiB")
     header = _parse(path, 1, lines[0])
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise TraceError(f"{path}: line 1: not an ipcsim trace (format must be {FORMAT!r})")
@@ -106,9 +109,27 @@ def read_trace(path: str | os.PathLike) -> Recording:
         document = scenario_file.from_dict(header.get("scenario"), f"{path}: scenario")
     except scenario_file.ScenarioError as exc:
         raise TraceError(str(exc)) from None
-    events = [_event(path, n, _parse(path, n, line)) for n, line in enumerate(lines[1:], start=2)]
-    events.sort(key=sort_key)
-    return Recording(document, started, events)
+    numbered = [(_event(path, n, _parse(path, n, line)), n) for n, line in enumerate(lines[1:], start=2)]
+    numbered.sort(key=lambda en: sort_key(en[0]))
+    _check_replayable(path, document, numbered)
+    return Recording(document, started, [e for e, _ in numbered])
+
+
+def _check_replayable(path: Path, document: Document, numbered: list[tuple[Event, int]]) -> None:
+    """Refuse, naming the line, what the fold could not replay: two events with the same
+    (t_ns, pid, seq) (a repeated line), or an event whose details have the wrong shape."""
+    snap = initial_snapshot(document.scenario)
+    previous = None
+    for e, n in numbered:
+        key = sort_key(e)
+        if key == previous:
+            raise TraceError(f"{path}: line {n}: repeats another event's t_ns, pid and seq")
+        previous = key
+        try:
+            apply(snap, e)
+        except Exception as exc:  # noqa: BLE001 - any failure of the fold means a damaged event
+            raise TraceError(f"{path}: line {n}: a {e.kind!r} event the replay cannot use "
+                             f"({type(exc).__name__}: {exc})"[:500]) from None
 
 
 def _parse(path: Path, n: int, line: str):

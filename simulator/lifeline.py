@@ -67,3 +67,29 @@ def process_alive(pid: int) -> bool:
         return False
     except OSError:
         return True
+
+
+def start_resource_tracker_in_own_session() -> None:
+    """Start `multiprocessing`'s resource tracker now, in a session of its own.
+
+    With spawn and forkserver, every Queue, Lock and Event owns a named semaphore
+    (``/dev/shm/sem.mp-*``) that the resource tracker unlinks when the program that made it dies
+    without cleaning up. Killed with the run's process group, the tracker could not: every Stop
+    left the run's semaphores in /dev/shm. Out of the group, it outlives the kill, sees its pipe
+    reach end-of-file once every process of the run is gone, unlinks what they left, and exits.
+    """
+    from multiprocessing import resource_tracker, util
+
+    original = util.spawnv_passfds
+
+    def spawn_in_own_session(path, args, passfds):
+        args = list(args)
+        i = args.index("-c") + 1
+        args[i] = "import os; os.setsid(); " + args[i]
+        return original(path, args, passfds)
+
+    util.spawnv_passfds = spawn_in_own_session
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        util.spawnv_passfds = original

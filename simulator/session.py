@@ -161,16 +161,22 @@ class _DeadlockWatch:
         self._timeline = Timeline(scenario)
         self._lock = threading.Lock()
         self._last = time.monotonic()
+        self._broken = False  # the fold failed on an event: stop watching, keep recording
 
     def add(self, events: list[Event]) -> None:
         with self._lock:
-            self._timeline.extend(events)
             self._last = time.monotonic()
+            if self._broken:
+                return
+            try:
+                self._timeline.extend(events)
+            except Exception:  # noqa: BLE001 - never let watching break the recording
+                self._broken = True
 
     def check(self) -> dict | None:
         """The deadlock_detected detail, once a deadlock has held for `grace` with no event."""
         with self._lock:
-            if time.monotonic() - self._last < self.grace:
+            if self._broken or time.monotonic() - self._last < self.grace:
                 return None
             snap = self._timeline.state_at(self._timeline.end_ns, shared=True)
             blocked = deadlock(snap)

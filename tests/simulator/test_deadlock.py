@@ -155,3 +155,15 @@ def test_a_reader_waiting_forever_is_no_deadlock_while_main_sleeps(run_scenario)
                Step("terminate", "C"), Step("join", "C"), Step("end")])
     run = run_scenario(scenario, timeout=30)
     assert run.outcome == "finished" and run.deadlock is None
+
+
+def test_main_at_its_end_waiting_for_a_stuck_child_is_a_deadlock(run_scenario):
+    """No join step: multiprocessing's exit handler joins the consumer, which waits forever."""
+    scenario = Scenario(title="stuck at exit", start_method="fork", nodes=[
+        Producer("P", items=1), QueueNode("q"), Consumer("C", loop="count", count=2)],
+        links=[Link("P", "q", "put"), Link("C", "q", "get")],
+        steps=[Step("start", "P"), Step("start", "C"), Step("end")])
+    run = run_scenario(scenario, timeout=30)
+    assert run.outcome == "deadlock"
+    assert run.deadlock["blocked"] == {"main": {"op": "exit", "waits_on": ["C"]},
+                                       "C": {"op": "get", "waits_on": "q"}}

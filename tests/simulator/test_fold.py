@@ -25,7 +25,7 @@ def small_checkpoints(monkeypatch):
     monkeypatch.setattr(fold, "CHECKPOINT_EVERY", 7)
 
 
-@pytest.mark.parametrize("lesson", [1, 11, 12])
+@pytest.mark.parametrize("lesson", [1, 11, 12, 15, 17, 18])
 def test_state_at_equals_folding_from_the_start(lesson_runs, small_checkpoints, lesson):
     run = lesson_runs(lesson)
     scenario = run.timeline.scenario

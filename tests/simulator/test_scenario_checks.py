@@ -78,6 +78,8 @@ def test_default_steps_start_and_join_pools():
      "scenario.steps[0].target: 'mq' is a queue, not a dict or list"),
     (lambda s: s.steps.insert(0, Step("start", "d")),
      "scenario.steps[0].target: 'd' is a dict, not a process or a pool"),
+    (lambda s: s.steps.insert(1, Step("join", "pool", 2.0)),
+     "scenario.steps[1].seconds: a pool's join() has no timeout"),
 ])
 def test_errors_name_the_field(change, error):
     s = shared_scenario()

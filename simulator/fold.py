@@ -336,6 +336,8 @@ def _step_started(snap, e):
         _set(snap, e.process, "blocked", e.t_ns, "join", d.get("target"), d.get("timeout"))
     elif d.get("op") == "sleep":
         _set(snap, e.process, "sleeping", e.t_ns)
+    else:  # (after a step that raised, main goes on to its end without finishing that step)
+        _set(snap, e.process, "running", e.t_ns)
 
 
 def _step_finished(snap, e):

@@ -174,6 +174,8 @@ def test_14_a_plain_queue_cannot_go_to_a_pool(lesson_runs):
     assert printed(run, "main", "stderr")[-1] == PLAIN_QUEUE_ERROR
     assert run.first("task_failed").t_ns < run.first("process_failed", object="main").t_ns
     assert set(run.final.pools["pool"].failed.values()) == {PLAIN_QUEUE_ERROR}
+    at_end = run.at(run.first("main_step_started", object="end")).processes["main"]
+    assert (at_end.state, at_end.error) == ("running", PLAIN_QUEUE_ERROR)  # its exit handler runs
 
 
 def test_15_a_manager_queue_works_with_a_pool(lesson_runs):

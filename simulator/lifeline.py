@@ -21,14 +21,19 @@ import threading
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies (Linux only; else a no-op)."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send `sig` (SIGKILL) to this process when its parent dies (Linux only;
+    else a no-op)."""
     if not sys.platform.startswith("linux"):
         return
     parent = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    if not process_alive(os.getpgrp()):
+        # The runner (the leader of the run's process group) is already gone: it was killed while
+        # this child was still starting, before the request above could be tied to it.
         os._exit(1)
 
 
@@ -48,6 +53,14 @@ def kill_group_when_caller_exits(stream=None) -> None:
         os.killpg(0, signal.SIGKILL)
 
     threading.Thread(target=watch, name="caller-lifeline", daemon=True).start()
+
+
+def kill_group_when_parent_dies() -> None:
+    """For the runner: when its caller dies, kill the whole group, not just itself. (SIGKILLed
+    alone, it would leave behind the processes that do not die with it: the manager's server,
+    a child still starting.)"""
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+    die_with_parent(signal.SIGTERM)
 
 
 def kill_group(pgid: int) -> None:

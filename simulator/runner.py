@@ -185,7 +185,7 @@ class Main:
 
 def main(argv: list[str] | None = None) -> int:
     scenario_path, address = argv if argv is not None else sys.argv[1:]
-    lifeline.die_with_parent()
+    lifeline.kill_group_when_parent_dies()
     lifeline.kill_group_when_caller_exits()
     lifeline.start_resource_tracker_in_own_session()  # so that Stop leaves nothing in /dev/shm
     os.nice(NICENESS)

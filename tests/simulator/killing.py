@@ -147,7 +147,10 @@ def cut(lesson: Path, way: str, at: float, folder: Path) -> Cut:
         if way == "stop":
             run.request_stop()
         else:
-            os.kill(root, signal.SIGKILL)
+            try:
+                os.kill(root, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # the run had already ended
         result.alive_after_1s = wait_dead(result.pids, 1.0)
         result.left_commands = [_command(p) for p in result.alive_after_1s]
         result.shm_left = wait_gone(result.shm, 1.0)

@@ -60,6 +60,9 @@ def kill_group_when_parent_dies() -> None:
     alone, it would leave behind the processes that do not die with it: the manager's server,
     a child still starting.)"""
     signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+    # Not in the children it forks (fork start method, pool workers, the manager's server): there,
+    # terminate() must end the child alone, as SIGTERM does by default.
+    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
     die_with_parent(signal.SIGTERM)
 
 

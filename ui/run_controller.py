@@ -28,6 +28,7 @@ from simulator.session import Run
 FRAME_MS = 33
 APPLY_BUDGET_S = 0.010  # per frame; a flood is folded in over several frames, never dropped
 APPLY_CHUNK = 400  # events folded between two looks at the clock
+DEADLOCK_GRACE_S = 0.5  # a deadlock that holds this long with no new event stops the run
 
 
 class RunController(QObject):
@@ -87,7 +88,7 @@ class RunController(QObject):
         self._inbox.clear()
         self._outcome_box.clear()
         self.outcome = None
-        self.run = Run(document, trace_path, on_events=self._inbox.append)
+        self.run = Run(document, trace_path, on_events=self._inbox.append, deadlock_grace=DEADLOCK_GRACE_S)
         self.run.start()
         self.trace_path = self.run.trace_path
         self.started_ns = self.run.started_ns

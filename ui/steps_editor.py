@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.scenario import PROCESS_KINDS, Step
+from simulator.scenario import JOINABLE, PROCESS_KINDS, Step
 
 from .commands import SetSteps
 from .editor import Editor
@@ -154,7 +154,7 @@ class StepsEditor(QWidget):
         if needs == "queue":
             return [n.id for n in nodes if n.kind == "queue"]
         if needs == "JoinableQueue":
-            return [n.id for n in nodes if n.kind == "queue" and n.queue_type == "JoinableQueue"]
+            return [n.id for n in nodes if n.kind == "queue" and n.queue_type in JOINABLE]
         return []
 
     def current_step(self) -> Step | None:

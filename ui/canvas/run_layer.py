@@ -117,7 +117,7 @@ class RunLayer(QGraphicsObject):
         area = self.canvas.main_item.sceneBoundingRect()
         for item in self.canvas.nodes.values():
             area = area.united(item.sceneBoundingRect())
-        area = area.adjusted(-60, -60, 60, 60)
+        area = area.adjusted(-60, -100, 60, 60)
         if area != self.area:
             self.prepareGeometryChange()
             self.area = area
@@ -130,6 +130,32 @@ class RunLayer(QGraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_blocked(painter)
         self._paint_recent(painter)
+        if self.snapshot.deadlock:
+            self._paint_deadlock(painter)
+
+    def _paint_deadlock(self, painter: QPainter) -> None:
+        """Every live process waits for another: a red frame around the deadlocked ones, and
+        the words above the scenario."""
+        color = QColor(theme.STATE_COLORS["failed"])
+        area = QRectF()
+        for name in self.snapshot.deadlock:
+            item = self.canvas.main_item if name == MAIN else self.canvas.nodes.get(name)
+            if item is not None:
+                area = area.united(item.sceneBoundingRect())
+        if area.isEmpty():
+            return
+        area = area.adjusted(-24, -24, 24, 24)
+        painter.setPen(QPen(color, 4, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(area, 18, 18)
+        banner = QRectF(area.left(), area.top() - 40, area.width(), 32)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(banner, 8, 8)
+        painter.setPen(QColor("white"))
+        painter.setFont(theme.font(12, bold=True))
+        painter.drawText(banner, Qt.AlignmentFlag.AlignCenter,
+                         f"Deadlock: {', '.join(self.snapshot.deadlock)} wait for each other; nothing can wake them")
 
     # -- pointers from blocked processes to what they wait on
 

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
-
 from simulator.lessons import lesson_path
 from simulator.lifeline import process_alive
-from ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # runs are recorded here
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.controller.stop()
-    qtbot.waitUntil(lambda: not w.controller.live, timeout=10_000)
-    w.editor.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
-    QApplication.processEvents()
+def window(live_window):
+    return live_window
 
 
 def state_of(window, name: str) -> str | None:

@@ -124,7 +124,7 @@ def _run_task(name, tid, func, args, kwds):
     except BaseException as exc:
         emit("task_failed", name, tid, {**_error(exc), "stage": "run"})
         raise
-    emit("task_finished", name, tid, {"preview": preview(result)})
+    emit("task_finished", name, tid, preview(result))
     return result
 
 

@@ -104,7 +104,7 @@ class _TracedQueue:
             if not block or not self._sem.acquire(True, timeout):
                 emit("put_failed", name, mid, {"error": "Full", "preview": preview(obj)})
                 raise Full
-        emit("message_put", name, mid, {"preview": preview(obj)})
+        emit("message_put", name, mid, preview(obj))
         self._enqueue((mid, obj))
 
     def _enqueue(self, item):
@@ -171,7 +171,7 @@ def _unpack_got(name: str, res: bytes, t_ns: int):
     except Exception as exc:
         emit("get_failed", name, None, _error(exc))
         raise
-    emit("message_got", name, mid, {"preview": preview(obj)}, t_ns=t_ns)
+    emit("message_got", name, mid, preview(obj), t_ns=t_ns)
     return obj
 
 
@@ -247,7 +247,7 @@ class SimpleQueue(mpq.SimpleQueue):
                 if not blocked:
                     emit("put_blocked", name, mid, {"timeout": None, "preview": preview(obj)})
                 writable.wait()
-            emit("message_put", name, mid, {"preview": preview(obj)})
+            emit("message_put", name, mid, preview(obj))
             try:
                 self._writer.send_bytes(data)
             except Exception as exc:

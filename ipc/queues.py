@@ -122,29 +122,24 @@ class _TracedQueue:
         name = self.trace_name
         deadline = None if timeout is None else time.monotonic() + timeout
         blocked = False
-
-        def fail():
-            emit("get_failed", name, None, {"error": "Empty"})
-            return Empty
-
         if not self._rlock.acquire(False):  # another reader is reading
             if not block:
-                raise fail()
+                raise _get_failed(name)
             emit("get_blocked", name, None, {"timeout": timeout})
             blocked = True
             if not self._rlock.acquire(True, timeout):
-                raise fail()
+                raise _get_failed(name)
         try:
             readable = self._trace_readable
             if readable is None:
                 readable = self._trace_readable = Readiness(self._reader.fileno(), select.POLLIN)
             if not readable.now():
                 if not block:
-                    raise fail()
+                    raise _get_failed(name)
                 if not blocked:
                     emit("get_blocked", name, None, {"timeout": timeout})
                 if deadline is not None and not self._poll(deadline - time.monotonic()):
-                    raise fail()
+                    raise _get_failed(name)
             res = self._recv_bytes()
             t_ns = time.monotonic_ns()  # before a blocked putter can take the freed slot
             self._sem.release()
@@ -162,6 +157,11 @@ class _TracedQueue:
         mid, item = obj
         emit("put_failed", None, mid, {**_error(e), "lost": True})
         mpq.Queue._on_queue_feeder_error(e, item)
+
+
+def _get_failed(name: str) -> type[Empty]:
+    emit("get_failed", name, None, {"error": "Empty"})
+    return Empty
 
 
 def _unpack_got(name: str, res: bytes, t_ns: int):

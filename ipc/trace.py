@@ -80,6 +80,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 from typing import Any, Callable, NamedTuple
 
 ENV_VAR = "IPCSIM_TRACE"
@@ -89,7 +90,7 @@ _HEAD = 192  # the ring's header: u64 words on three cache lines, one per writin
 _W, _BIG, _R, _ASLEEP = 0, 1, 8, 16  # their indices in the header viewed as u64s
 _POS = (1 << 30) - 1  # W and R count bytes mod 2**30: small ints, cheap in Python
 _MARSHAL = 2  # the marshal version without back-references: records can be concatenated
-_MIN_RECORD = 14  # the shortest record: marshal's 5-tuple header, an int, four 1-byte objects
+_MIN_RECORD = 18  # no record is shorter (a 5-tuple's header, two 5-byte ints, three 1-byte items)
 _HELLO = struct.Struct("<I")
 _BATCH_MS = 1  # while events flow, the collector reads every ring this often
 _BACKSTOP_MS = 100  # the longest an asleep collector goes without looking (see _sleep)
@@ -142,7 +143,7 @@ def _shared_memory(size: int) -> int:
 class _Ring:
     """The writing end of this process's stream: its connection and its ring."""
 
-    __slots__ = ("sock", "mm", "word", "cap", "w", "limit", "pid", "process")
+    __slots__ = ("sock", "mm", "word", "cap", "w", "limit", "ids")
 
     def __init__(self, address: str, process: str):
         cap = _RING_BYTES
@@ -165,7 +166,18 @@ class _Ring:
         self.sock, self.word = sock, memoryview(self.mm)[:_HEAD].cast("Q")
         self.mm.seek(_HEAD)
         self.cap, self.w, self.limit = cap, 0, cap
-        self.pid, self.process = os.getpid(), process
+        self.ids = {None: 0}  # kind and object names sent so far, by the number records use
+
+    def define(self, kind: str, obj: str | None) -> tuple[int, int]:
+        """The numbers of `kind` and `obj`, sending the names not sent yet: a record
+        ``(name, 0, 0, 0)`` each (four items, so that it is no shorter than an event's), which the
+        collector numbers 1, 2, 3... in the order they come."""
+        ids = self.ids
+        for name in (kind, obj):
+            if name not in ids:
+                ids[name] = len(ids)
+                self.write(_dumps((name, 0, 0, 0), _MARSHAL))
+        return ids[kind], ids[obj]
 
     def write(self, data) -> None:
         """Write a record `emit` could not write at once (no room, or past the ring's end)."""
@@ -220,21 +232,10 @@ class _Ring:
 
 
 class _NoRing:
-    """What `emit` writes to before the stream is open: its `write` opens it (and writes there),
-    or drops the record once the collector has been found unreachable."""
+    """Stands for the ring while the stream is not open: it knows no names, so `emit` calls
+    `_Sink.open`, which opens the stream (or declines, once the collector is unreachable)."""
 
-    __slots__ = ("sink",)
-    w, limit = 0, -1  # so `emit` always calls `write`
-    word = memoryview(bytearray(_HEAD)).cast("Q")  # never asleep: `write` wakes the collector
-
-    def __init__(self, sink: "_Sink"):
-        self.sink = sink
-
-    def write(self, data) -> None:
-        ring = self.sink.open()
-        if ring is not None:
-            ring.write(data)
-            ring.poke()  # the collector may have gone to sleep since it mapped the ring
+    ids = types.MappingProxyType({})
 
 
 class _Sink:
@@ -246,11 +247,14 @@ class _Sink:
         self.address = address
         self.identity: str | None = None  # process name, when set explicitly by ipc.Process
         self.lock = threading.Lock()
-        self.ring: _Ring | _NoRing = _NoRing(self)
+        self.ring: _Ring | _NoRing = _NoRing()
         self.broken = False
 
     def open(self) -> _Ring | None:
-        """Connect (with the lock held). None once the collector has been found unreachable."""
+        """The open stream (with the lock held): connects if need be; None once the collector has
+        been found unreachable."""
+        if isinstance(self.ring, _Ring):
+            return self.ring
         if self.broken:
             return None
         name = self.identity
@@ -283,7 +287,7 @@ class _Sink:
 
     def close(self) -> None:
         """End this process's stream (the ring is unmapped once unreferenced)."""
-        ring, self.ring = self.ring, _NoRing(self)
+        ring, self.ring = self.ring, _NoRing()
         if isinstance(ring, _Ring):
             ring.sock.close()
 
@@ -346,7 +350,14 @@ def emit(kind: str, obj: str | None = None, msg: str | None = None, detail=None,
     lock.acquire()
     try:
         ring = sink.ring
-        data = _dumps((_now() if t_ns is None else t_ns, kind, obj, msg, detail), _MARSHAL)
+        ids = ring.ids
+        kind_id, obj_id = ids.get(kind), ids.get(obj)
+        if kind_id is None or obj_id is None:  # a name not sent yet, or the stream not open
+            ring = sink.open()
+            if ring is None:
+                return
+            kind_id, obj_id = ring.define(kind, obj)
+        data = _dumps((_now() if t_ns is None else t_ns, kind_id, obj_id, msg, detail), _MARSHAL)
         w = ring.w + len(data)
         if w <= ring.limit:  # the common case: room, and short of the ring's end
             ring.mm.write(data)
@@ -412,13 +423,14 @@ class _Conn:
     """The collector's end of one process's stream."""
 
     __slots__ = ("sock", "hello", "fds", "pid", "process", "mm", "word", "cap", "w", "seq", "big",
-                 "pending")
+                 "pending", "names")
 
     def __init__(self, sock):
         self.sock, self.hello, self.fds = sock, b"", []
         self.pid = self.process = self.mm = self.word = None
         self.cap = self.w = self.seq = 0  # W as last seen (and R: all of it is read), last seq
         self.big, self.pending = 0, b""  # a record larger than the ring: its size, what came so far
+        self.names: list[str | None] = [None]  # kind and object names, by number
 
     def receive(self) -> bool:
         """Read what the connection brings (the hello and its ring, then wake-ups); False at its end."""
@@ -485,16 +497,27 @@ class _Conn:
         self.word[_R] = w  # the writer may reuse the space now
         if not data:
             return
-        # Whole records, each a marshal'd (t_ns, kind, object, message, detail): read as one
-        # marshal list of `k` items, `k` being at least their number, padded with Nones.
+        # Whole records: read as one marshal list of `k` items, `k` being at least their number,
+        # padded with Nones.
         k = len(data) // _MIN_RECORD + 1
         records = marshal.loads(b"[" + k.to_bytes(4, "little") + data + b"N" * k)
         del records[bisect.bisect_left(records, True, key=operator.not_):]
-        pid, process, seq = self.pid, self.process, self.seq
-        self.seq = seq + len(records)
-        events += [_tuple_new(Event, (t_ns, pid, seq, process, kind, obj, msg,
-                                      {"preview": detail} if detail.__class__ is str else detail))
-                   for seq, (t_ns, kind, obj, msg, detail) in enumerate(records, seq + 1)]
+        pid, process, seq, names = self.pid, self.process, self.seq, self.names
+        try:  # events only, (t_ns, kind number, object number, message, detail): in one go
+            events += [_tuple_new(Event, (t_ns, pid, seq, process, names[kind], names[obj], msg,
+                                          {"preview": detail} if detail.__class__ is str else detail))
+                       for seq, (t_ns, kind, obj, msg, detail) in enumerate(records, seq + 1)]
+            self.seq = seq + len(records)
+        except ValueError:  # names too, (name, 0, 0, 0): one by one
+            for record in records:
+                if len(record) == 4:
+                    names.append(record[0])
+                    continue
+                seq += 1
+                t_ns, kind, obj, msg, detail = record
+                events.append(_tuple_new(Event, (t_ns, pid, seq, process, names[kind], names[obj], msg,
+                                                 {"preview": detail} if detail.__class__ is str else detail)))
+            self.seq = seq
 
     def close(self) -> None:
         self.sock.close()

@@ -287,10 +287,13 @@ def main(argv=None):
               f"{med['untraced'] / med['raw']:>14.2f}{med['traced'] / med['raw']:>12.2f}"
               f"{med['traced'] / med['untraced']:>17.2f}  {events:,.0f} (median)")
     print()
-    print("spread (min..max items/s):")
+    print("spread (min..max items/s), and traced/raw within each round (the two ran seconds apart):")
     for primitive in primitives:
+        per_round = [t / r for t, r in zip(rates[primitive, "traced"], rates[primitive, "raw"])]
         print(f"  {primitive:<14}" + "   ".join(
-            f"{v} {min(rates[primitive, v]):,.0f}..{max(rates[primitive, v]):,.0f}" for v in VARIANTS))
+            f"{v} {min(rates[primitive, v]):,.0f}..{max(rates[primitive, v]):,.0f}" for v in VARIANTS)
+            + f"   traced/raw per round: median {statistics.median(per_round):.2f}, "
+              f"{min(per_round):.2f}..{max(per_round):.2f}")
 
     print("\nCPU time per item, us (median; user + system, all threads): producer (with its feeder "
           "thread) + consumer + this process (the collector thread; ~0 untraced)")

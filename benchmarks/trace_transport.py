@@ -1,20 +1,27 @@
 """Trace-event transports from N writer processes to one collector, end to end.
 
-Each writer process makes one write per event; the collector (a thread of this process) reads,
-frames and decodes every event into an `ipc.trace.Event`. Throughput is events delivered and
-decoded per second, from the moment the writers leave a start barrier to the moment the collector
-has decoded the last event. Transports:
+Each writer process makes one write per event, of the same record (what `ipc.trace.emit` writes:
+``marshal.dumps((t_ns, kind number, object number, message, detail), 2)``, names sent once, under a
+per-process lock); the collector, a thread of this process, decodes the records into
+`ipc.trace.Event` with `ipc.trace`'s own code (a batch as one marshal list) and keeps them. Throughput is events delivered and decoded per second,
+from the moment the writers leave a start barrier to the moment the collector has decoded the
+last event. Transports:
 
-* ``socket``  `ipc.trace` itself: `ipc.trace.Collector` and `ipc.trace.emit` (a Unix stream socket
-              per process, one ``sendall`` per event, length-prefixed `marshal` frames);
-* ``pipe``    a pipe per process, one ``os.write`` per event, the same framing and the same
-              emit code path (lock, pid check, sequence number, clock, marshal);
-* ``ring``    a shared-memory ring per process (a file in /dev/shm, mmap + struct; one writer,
-              one reader, no syscall per event), same framing; the reader polls, and sleeps
-              briefly when every ring is empty.
+* ``ring``    `ipc.trace` itself: `ipc.trace.emit` and `ipc.trace.Collector` (a shared-memory ring
+              per process, no system call per event, its socket kept only to tell the process
+              ended; the collector reads every ring once per millisecond while events flow);
+* ``socket``  a Unix stream socket per process, one ``sendall`` per event (`ipc.trace`'s transport
+              before the ring); the collector waits in ``poll`` and reads what has arrived;
+* ``pipe``    a pipe per process, one ``os.write`` per event; the same reader. (A pipe must be
+              handed to each child explicitly: spawn and forkserver children inherit none.)
 
-Then a loss check for ``socket``: writers each emit K events and SIGKILL themselves as soon as
-the last ``emit`` returns; the collector must still get all K from each (``lost: 0``).
+Socket and pipe frames start with a 5-byte length that is itself a marshal int, so the reader
+finds the complete frames and still decodes them in one marshal call.
+
+Reported per transport: events/s; the writer's wall and CPU time per emit; the CPU time of this
+process (essentially the collector thread) per event. Then a loss check of ``ring``: writers emit
+K events each and SIGKILL themselves as soon as their last ``emit`` returns; the collector must
+still get all K from each, in order, and see every stream end (``lost: 0``).
 
     python benchmarks/trace_transport.py                  # defaults: about a minute on 2 cores
     python benchmarks/trace_transport.py -e 100000 -r 1   # quicker
@@ -24,12 +31,13 @@ from __future__ import annotations
 
 import argparse
 import marshal
-import mmap
 import multiprocessing
 import os
 import platform
-import selectors
+import resource
+import select
 import signal
+import socket
 import statistics
 import struct
 import sys
@@ -45,36 +53,56 @@ if ROOT not in sys.path:  # run as `python benchmarks/trace_transport.py` from a
 import ipc.trace  # noqa: E402
 from ipc.trace import Event  # noqa: E402
 
-TRANSPORTS = ("socket", "pipe", "ring")
-FRAME = struct.Struct("<I")
+TRANSPORTS = ("ring", "socket", "pipe")
+FRAME = struct.Struct("<ci")  # b"i" + the record's length: a marshal int
 BARRIER_TIMEOUT = 120.0
 # A typical event: what a traced Queue.put reports.
-KIND, OBJ, MSG = "message_put", "queue@4711.1", "4711:123456"
+KIND, OBJ, MSG, PREVIEW = "message_put", "queue@4711.1", "4711:123456", "123456"
 
 
-# --------------------------------------------------------------------------- emitting side
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
-class _FdSink:
-    """`ipc.trace._Sink.emit`'s code path, writing each frame with one `write` to `write`."""
+# --------------------------------------------------------------------------- writers
+
+
+class StreamWriter:
+    """`ipc.trace.emit`'s work (lock, clock, names sent once, the same records), with one write
+    per event."""
 
     def __init__(self, write, name):
-        self._write, self._lock, self._seq = write, threading.Lock(), 0
-        self._pid = os.getpid()
-        hello = marshal.dumps((os.getpid(), name))
-        write(FRAME.pack(len(hello)) + hello)
+        self._write, self._lock, self._ids = write, threading.Lock(), {None: 0}
+        self._send(marshal.dumps((os.getpid(), name), 2))  # the hello: who this stream is
 
-    def emit(self, kind, obj, msg, detail, t_ns=None):
-        with self._lock:
-            if self._pid != os.getpid():
-                raise RuntimeError("forked")
-            self._seq += 1
-            data = marshal.dumps(
-                (self._seq, time.monotonic_ns() if t_ns is None else t_ns, kind, obj, msg, detail))
-            self._write(FRAME.pack(len(data)) + data)
+    def _send(self, data):
+        self._write(FRAME.pack(b"i", len(data)) + data)
+
+    def emit(self, kind, obj=None, msg=None, detail=None, t_ns=None):
+        self._lock.acquire()
+        try:
+            ids = self._ids
+            kind_id, obj_id = ids.get(kind), ids.get(obj)
+            if kind_id is None or obj_id is None:
+                for name in (kind, obj):
+                    if name not in ids:
+                        ids[name] = len(ids)
+                        self._send(marshal.dumps((name, 0, 0, 0), 2))
+                kind_id, obj_id = ids[kind], ids[obj]
+            self._send(marshal.dumps((time.monotonic_ns() if t_ns is None else t_ns, kind_id, obj_id,
+                                      msg, detail), 2))
+        finally:
+            self._lock.release()
 
 
-def _pipe_writer(fd):
+def _socket_write(address):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(address)
+    return sock.sendall
+
+
+def _pipe_write(fd):
     def write(data):
         view = memoryview(data)
         while view:
@@ -82,81 +110,23 @@ def _pipe_writer(fd):
     return write
 
 
-# A ring: the writer's position (total bytes written, u64) at 0, the reader's at 64 (another cache
-# line), data from 128. The positions are read and written through a memoryview cast to "Q": one
-# aligned 8-byte load or store, so never torn (struct's "<Q" writes byte by byte: a reader could
-# see half an update). x86-64 keeps stores in order, so a reader that sees the new write position
-# also sees the bytes written before it; other CPUs would need barriers.
-RING_HEAD, RING_W, RING_R = 128, 0, 8  # RING_W, RING_R: indices of u64 slots (bytes 0 and 64)
-
-
-class RingWriter:
-    def __init__(self, path):
-        with open(path, "r+b") as f:
-            self.mm = mmap.mmap(f.fileno(), 0)
-        self.pos = memoryview(self.mm)[:RING_HEAD].cast("Q")
-        self.cap = len(self.mm) - RING_HEAD
-        self.wpos = self.rpos = 0
-
-    def write(self, data):
-        n, mm, cap = len(data), self.mm, self.cap
-        while cap - (self.wpos - self.rpos) < n:  # full: wait for the reader
-            self.rpos = self.pos[RING_R]
-            if cap - (self.wpos - self.rpos) < n:
-                time.sleep(0.0001)
-        off = self.wpos % cap
-        first = min(n, cap - off)
-        mm[RING_HEAD + off:RING_HEAD + off + first] = data[:first]
-        if first < n:
-            mm[RING_HEAD:RING_HEAD + n - first] = data[first:]
-        self.wpos += n
-        self.pos[RING_W] = self.wpos
-
-
-class RingReader:
-    def __init__(self, path):
-        with open(path, "r+b") as f:
-            self.mm = mmap.mmap(f.fileno(), 0)
-        self.pos = memoryview(self.mm)[:RING_HEAD].cast("Q")
-        self.cap = len(self.mm) - RING_HEAD
-        self.rpos = 0
-
-    def read(self) -> bytes:
-        mm, cap = self.mm, self.cap
-        wpos = self.pos[RING_W]
-        n = wpos - self.rpos
-        if not n:
-            return b""
-        off = self.rpos % cap
-        first = min(n, cap - off)
-        data = mm[RING_HEAD + off:RING_HEAD + off + first]
-        if first < n:
-            data += mm[RING_HEAD:RING_HEAD + n - first]
-        self.rpos = self.pos[RING_R] = wpos
-        return data
-
-    def close(self):
-        self.pos.release()
-        self.mm.close()
-
-
 def writer(transport, target, n, barrier, results):
-    """One writer process: n events, one write each. Reports (start, end) of its emitting."""
+    """One writer process: n events, one write each. Reports its emitting's wall and CPU time."""
     name = multiprocessing.current_process().name
-    if transport == "socket":
+    if transport == "ring":
         ipc.trace.attach(target, identity=name)
         emit = ipc.trace.emit
-    elif transport == "pipe":
-        emit = _FdSink(_pipe_writer(target.fileno()), name).emit
+    elif transport == "socket":
+        emit = StreamWriter(_socket_write(target), name).emit
     else:
-        emit = _FdSink(RingWriter(target).write, name).emit
-    emit("writer_ready", None, None, None)  # connects; counted as an event like the others
+        emit = StreamWriter(_pipe_write(target.fileno()), name).emit
+    emit("writer_ready")  # opens the stream; counted as an event like the others
     barrier.wait(BARRIER_TIMEOUT)
-    t0 = time.monotonic_ns()
-    for i in range(n):
-        emit(KIND, OBJ, MSG, {"preview": "123456"})
-    t1 = time.monotonic_ns()
-    results.put((t0, t1))
+    t0, c0 = time.monotonic_ns(), time.thread_time_ns()
+    for _ in range(n):
+        emit(KIND, OBJ, MSG, PREVIEW)
+    t1, c1 = time.monotonic_ns(), time.thread_time_ns()
+    results.put((t0, t1, c1 - c0))
 
 
 def writer_then_sigkill(address, k):
@@ -168,37 +138,69 @@ def writer_then_sigkill(address, k):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-# --------------------------------------------------------------------------- collecting side
+# --------------------------------------------------------------------------- socket and pipe reader
 
 
 class _Stream:
-    __slots__ = ("buf", "pid", "process")
+    __slots__ = ("buf", "state")
 
     def __init__(self):
-        self.buf, self.pid, self.process = bytearray(), None, None
+        self.buf = bytearray()
+        self.state = ipc.trace._Conn(None)  # for its pid, process, seq, names and `take`
 
 
 def decode(stream, events):
-    """`ipc.trace.Collector._decode`: whole frames out of stream.buf, into Events."""
-    buf, pos, size = stream.buf, 0, len(stream.buf)
-    loads, unpack, header = marshal.loads, FRAME.unpack_from, FRAME.size
-    while size - pos >= header:
-        (n,) = unpack(buf, pos)
-        end = pos + header + n
+    """The complete frames in stream.buf, into Events (by `ipc.trace`'s own code)."""
+    buf, pos, size, count = stream.buf, 0, len(stream.buf), 0
+    while size - pos >= FRAME.size:
+        end = pos + FRAME.size + FRAME.unpack_from(buf, pos)[1]
         if end > size:
             break
-        record = loads(buf[pos + header:end])
-        pos = end
-        if stream.pid is None:
-            stream.pid, stream.process = record
-            continue
-        seq, t_ns, kind, obj, msg, detail = record
-        events.append(Event(t_ns, stream.pid, seq, stream.process, kind, obj, msg, detail))
+        pos, count = end, count + 1
+    if not count:
+        return
+    records = marshal.loads(b"[" + (2 * count).to_bytes(4, "little") + buf[:pos])[1::2]
     del buf[:pos]
+    if stream.state.pid is None:
+        stream.state.pid, stream.state.process = records.pop(0)
+    stream.state.take(records, events)
 
 
-class Counting:
-    """Keeps every decoded event (as the Collector does) and notes when `expected` have arrived."""
+def stream_reader(listener, fds, expected_streams, sink):
+    """Serve the socket listener (or the given pipe read ends) until every stream has ended."""
+    poller, streams, ended = select.poll(), {}, 0
+    if listener is not None:
+        poller.register(listener, select.POLLIN)
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+        streams[fd] = (fd, _Stream())
+    while ended < expected_streams:
+        events = []
+        for fd, _ in poller.poll():
+            if listener is not None and fd == listener.fileno():
+                sock, _ = listener.accept()
+                poller.register(sock, select.POLLIN)
+                streams[sock.fileno()] = (sock, _Stream())
+                continue
+            owner, stream = streams[fd]
+            chunk = os.read(fd, 1 << 18)
+            if chunk:
+                stream.buf += chunk
+                decode(stream, events)
+            else:
+                poller.unregister(fd)
+                del streams[fd]
+                if listener is not None:
+                    owner.close()
+                else:
+                    os.close(fd)
+                ended += 1
+        if events:
+            sink(events)
+
+
+class Keeping:
+    """Keeps every decoded event (as a drain-less Collector would) and notes when all are in."""
 
     def __init__(self, expected):
         self.expected, self.count, self.t_done = expected, 0, None
@@ -206,80 +208,43 @@ class Counting:
         self.done = threading.Event()
 
     def __call__(self, events):
-        self.events.extend(events)
+        self.events += events
         self.count += len(events)
         if self.count >= self.expected and self.t_done is None:
             self.t_done = time.monotonic_ns()
             self.done.set()
 
 
-def pipe_reader(fds, sink, stop):
-    sel = selectors.DefaultSelector()
-    for fd in fds:
-        sel.register(fd, selectors.EVENT_READ, _Stream())
-    while sel.get_map() and not stop.is_set():
-        events = []
-        for key, _ in sel.select(timeout=0.1):
-            chunk = os.read(key.fd, 1 << 18)
-            if chunk:
-                key.data.buf += chunk
-                decode(key.data, events)
-            else:
-                sel.unregister(key.fd)
-                os.close(key.fd)
-        if events:
-            sink(events)
-    sel.close()
-
-
-def ring_reader(paths, sink, stop):
-    readers = [(RingReader(p), _Stream()) for p in paths]
-    while not stop.is_set():
-        events = []
-        for ring, stream in readers:
-            chunk = ring.read()
-            if chunk:
-                stream.buf += chunk
-                decode(stream, events)
-        if events:
-            sink(events)
-        else:
-            time.sleep(0.0001)  # nothing anywhere: a ring cannot wake its reader
-    for ring, _ in readers:
-        ring.close()
-
-
 # --------------------------------------------------------------------------- one measurement
 
 
-def run_once(transport, writers, per_writer, method, ring_bytes):
+def run_once(transport, writers, per_writer, method):
     ctx = multiprocessing.get_context(method)
     expected = writers * (per_writer + 1)  # + the writer_ready event
-    sink = Counting(expected)
-    barrier, results = ctx.Barrier(writers), ctx.Queue()
-    stop = threading.Event()
-    reader = collector = tmpdir = None
+    sink = Keeping(expected)
+    barrier, results = ctx.Barrier(writers + 1), ctx.Queue()
+    reader = collector = listener = tmpdir = None
     targets, after_start = [], []
-    if transport == "socket":
+    if transport == "ring":
         collector = ipc.trace.Collector(on_events=sink)
         targets = [collector.address] * writers
-    elif transport == "pipe":
+    elif transport == "socket":
+        tmpdir = tempfile.mkdtemp(prefix="ipcsim-bench-")
+        address = os.path.join(tmpdir, "s")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(address)
+        listener.listen(writers)
+        targets = [address] * writers
+        reader = threading.Thread(target=stream_reader, args=(listener, [], writers, sink), daemon=True)
+    else:
         fds = []
         for _ in range(writers):
             r, w = os.pipe()
             fds.append(r)
-            conn = mpc.Connection(w, readable=False)  # picklable: the child gets a duplicate fd
+            conn = mpc.Connection(w, readable=False)  # picklable: the child gets a duplicate
             targets.append(conn)
             after_start.append(conn.close)
-        reader = threading.Thread(target=pipe_reader, args=(fds, sink, stop), daemon=True)
-    else:
-        tmpdir = tempfile.mkdtemp(prefix="ipcsim-ring-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-        for i in range(writers):
-            path = os.path.join(tmpdir, f"ring{i}")
-            with open(path, "wb") as f:
-                f.truncate(RING_HEAD + ring_bytes)
-            targets.append(path)
-        reader = threading.Thread(target=ring_reader, args=(targets, sink, stop), daemon=True)
+        reader = threading.Thread(target=stream_reader, args=(None, fds, writers, sink), daemon=True)
     if reader is not None:
         reader.start()
     procs = [ctx.Process(target=writer, args=(transport, t, per_writer, barrier, results),
@@ -289,13 +254,15 @@ def run_once(transport, writers, per_writer, method, ring_bytes):
             p.start()
         for f in after_start:
             f()
+        barrier.wait(BARRIER_TIMEOUT)  # every writer is connected and ready
+        c0 = cpu_seconds()
         spans = [results.get(timeout=BARRIER_TIMEOUT) for _ in procs]
         if not sink.done.wait(120):
             raise RuntimeError(f"{transport}: only {sink.count:,} of {expected:,} events arrived")
+        collector_cpu = cpu_seconds() - c0
         for p in procs:
             p.join()
     finally:
-        stop.set()
         for p in procs:
             if p.is_alive():
                 p.kill()
@@ -303,30 +270,38 @@ def run_once(transport, writers, per_writer, method, ring_bytes):
         if collector is not None:
             collector.close()
         if reader is not None:
-            reader.join()
+            reader.join(10)
+        if listener is not None:
+            listener.close()
         if tmpdir is not None:
-            for name in os.listdir(tmpdir):
-                os.unlink(os.path.join(tmpdir, name))
+            os.unlink(os.path.join(tmpdir, "s"))
             os.rmdir(tmpdir)
-    t_start = min(t0 for t0, _ in spans)
-    events_per_s = writers * per_writer / ((sink.t_done - t_start) / 1e9)
-    emit_ns = statistics.mean((t1 - t0) / per_writer for t0, t1 in spans)
-    bad = check_sequences(sink.events, writers, per_writer + 1)
-    return events_per_s, emit_ns, sink.count, bad
+    t_start = min(t0 for t0, _, _ in spans)
+    n = writers * per_writer
+    return {
+        "rate": n / ((sink.t_done - t_start) / 1e9),
+        "emit_ns": statistics.mean((t1 - t0) / per_writer for t0, t1, _ in spans),
+        "emit_cpu_ns": statistics.mean(c / per_writer for _, _, c in spans),
+        "collector_ns": collector_cpu / n * 1e9,
+        "count": sink.count,
+        "bad": check_sequences(sink.events, writers, per_writer + 1),
+    }
 
 
 def check_sequences(events, writers, per_writer):
+    """How many streams are missing, or have events missing, out of order or repeated."""
     seqs = {}
     for e in events:
         seqs.setdefault(e.pid, []).append(e.seq)
-    bad = 0 if len(seqs) == writers else abs(writers - len(seqs))
+    bad = abs(writers - len(seqs))
     for s in seqs.values():
         bad += s != list(range(1, per_writer + 1))
     return bad
 
 
 def loss_check(writers, k, method):
-    """Writers emit k events each and SIGKILL themselves: returns (received per pid, exit codes)."""
+    """Writers emit k events each and SIGKILL themselves: (received per pid, exit codes, whether
+    each pid's events are 1..k in order, whether every stream was reported ended)."""
     ctx = multiprocessing.get_context(method)
     with ipc.trace.Collector() as collector:
         procs = [ctx.Process(target=writer_then_sigkill, args=(collector.address, k), name=f"killed-{i}")
@@ -347,8 +322,9 @@ def loss_check(writers, k, method):
     got = {pid: [] for pid in pids}
     for e in events:
         if e.kind == "loss_check" and e.pid in got:
-            got[e.pid].append(e.seq)
-    intact = {pid: sorted(s) == list(range(1, k + 1)) for pid, s in got.items()}
+            got[e.pid].append((e.seq, e.message))
+    intact = {pid: [m for _, m in s] == [str(i) for i in range(k)] and
+              [q for q, _ in s] == list(range(1, k + 1)) for pid, s in got.items()}
     return ({pid: len(s) for pid, s in got.items()}, [p.exitcode for p in procs], intact,
             pids <= ended)
 
@@ -358,13 +334,12 @@ def loss_check(writers, k, method):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-e", "--events", type=int, default=500_000,
-                        help="events per measurement, split across the writers (default 500000)")
+    parser.add_argument("-e", "--events", type=int, default=400_000,
+                        help="events per measurement, split across the writers (default 400000)")
     parser.add_argument("-w", "--writers", default="1,4", help="writer counts to try (default 1,4)")
     parser.add_argument("-r", "--rounds", type=int, default=3, help="rounds, transports interleaved (default 3)")
     parser.add_argument("-t", "--transports", default=",".join(TRANSPORTS),
                         help=f"comma-separated subset of {','.join(TRANSPORTS)}")
-    parser.add_argument("--ring-kib", type=int, default=1024, help="ring size per writer (default 1024 KiB)")
     parser.add_argument("-k", "--kill-events", type=int, default=100_000,
                         help="events per writer in the SIGKILL loss check (default 100000; 0 skips it)")
     parser.add_argument("--kill-writers", type=int, default=4, help="writers in the loss check (default 4)")
@@ -384,38 +359,46 @@ def main(argv=None):
     for rnd in range(1, args.rounds + 1):
         for w in writer_counts:
             for transport in transports:
-                per_writer = args.events // w
-                rate, emit_ns, count, bad = run_once(transport, w, per_writer, args.start_method,
-                                                     args.ring_kib * 1024)
-                results.setdefault((w, transport), []).append((rate, emit_ns, count, bad))
-                print(f"round {rnd} writers {w} {transport:<6} {rate:>10,.0f} events/s  "
-                      f"writer {emit_ns:>6,.0f} ns/emit  received {count:,}"
-                      f"{'' if not bad else f'  {bad} streams with gaps'}", flush=True)
+                r = run_once(transport, w, args.events // w, args.start_method)
+                results.setdefault((w, transport), []).append(r)
+                wrong = f"  {r['bad']} streams wrong" if r["bad"] else ""
+                print(f"round {rnd} writers {w} {transport:<6} {r['rate']:>10,.0f} events/s  writer "
+                      f"{r['emit_ns']:>6,.0f} ns/emit ({r['emit_cpu_ns']:,.0f} CPU)  collector CPU "
+                      f"{r['collector_ns']:,.0f} ns/event  received {r['count']:,}{wrong}", flush=True)
 
     print(f"\nmedian of {args.rounds} rounds ({time.monotonic() - t_begin:.0f} s); events/s = delivered and "
-          f"decoded by the collector; writer ns/emit = a writer's wall time per emit call:\n")
-    header = f"{'writers':>7}  {'transport':<10}{'events/s':>12}{'vs socket':>11}{'writer ns/emit':>17}{'received':>12}  check"
+          "decoded by the collector; writer = a writer's wall (CPU) time per emit call; collector = "
+          "CPU time of this process per event:\n")
+    header = (f"{'writers':>7}  {'transport':<10}{'events/s':>12}{'vs ring':>9}{'writer ns/emit':>16}"
+              f"{'writer CPU':>12}{'collector CPU':>15}{'received':>11}  check")
     print(header)
     print("-" * len(header))
     for w in writer_counts:
-        base = statistics.median(r[0] for r in results.get((w, "socket"), [(float("nan"),)]))
+        base = statistics.median(r["rate"] for r in results.get((w, "ring"), [{"rate": float("nan")}]))
         for transport in transports:
             rs = results[w, transport]
-            rate = statistics.median(r[0] for r in rs)
-            emit_ns = statistics.median(r[1] for r in rs)
-            bad = sum(r[3] for r in rs)
-            print(f"{w:>7}  {transport:<10}{rate:>12,.0f}{rate / base:>10.2f}x{emit_ns:>17,.0f}"
-                  f"{rs[-1][2]:>12,}  {'all, in order' if not bad else f'{bad} streams with gaps'}")
+            med = {k: statistics.median(r[k] for r in rs) for k in ("rate", "emit_ns", "emit_cpu_ns",
+                                                                     "collector_ns")}
+            bad = sum(r["bad"] for r in rs)
+            print(f"{w:>7}  {transport:<10}{med['rate']:>12,.0f}{med['rate'] / base:>8.2f}x"
+                  f"{med['emit_ns']:>16,.0f}{med['emit_cpu_ns']:>12,.0f}{med['collector_ns']:>15,.0f}"
+                  f"{rs[-1]['count']:>11,}  {'all, in order' if not bad else f'{bad} streams wrong'}")
+    print("\nspread (min..max events/s):")
+    for w in writer_counts:
+        for transport in transports:
+            rates = [r["rate"] for r in results[w, transport]]
+            print(f"  writers {w} {transport:<7} {min(rates):,.0f}..{max(rates):,.0f}")
 
     lost = 0
     if args.kill_events:
         counts, codes, intact, all_ended = loss_check(args.kill_writers, args.kill_events, args.start_method)
         lost = sum(args.kill_events - c for c in counts.values())
-        print(f"\nloss check (socket): {args.kill_writers} writers x {args.kill_events:,} events, each "
+        print(f"\nloss check (ring): {args.kill_writers} writers x {args.kill_events:,} events, each "
               f"SIGKILLed right after its last emit returned (exit codes {codes})")
-        print(f"  received per writer: {sorted(counts.values())}; sequences intact: {all(intact.values())}; "
+        print(f"  received per writer: {sorted(counts.values())}; in order: {all(intact.values())}; "
               f"streams ended: {all_ended}")
         print(f"  lost: {lost}")
+        lost += not all(intact.values()) or not all_ended
     return 1 if lost else 0
 
 

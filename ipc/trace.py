@@ -502,6 +502,10 @@ class _Conn:
         k = len(data) // _MIN_RECORD + 1
         records = marshal.loads(b"[" + k.to_bytes(4, "little") + data + b"N" * k)
         del records[bisect.bisect_left(records, True, key=operator.not_):]
+        self.take(records, events)
+
+    def take(self, records: list[tuple], events: list[Event]) -> None:
+        """Decoded records, in stream order, into Events (numbering them)."""
         pid, process, seq, names = self.pid, self.process, self.seq, self.names
         try:  # events only, (t_ns, kind number, object number, message, detail): in one go
             events += [_tuple_new(Event, (t_ns, pid, seq, process, names[kind], names[obj], msg,

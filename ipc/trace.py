@@ -200,8 +200,8 @@ class _Ring:
         ids = self.ids
         for name in (kind, obj):
             if name not in ids:
+                self.write(_dumps((name, 0, 0, 0), _MARSHAL))  # (raises if it cannot be sent)
                 ids[name] = len(ids)
-                self.write(_dumps((name, 0, 0, 0), _MARSHAL))
         return ids[kind], ids[obj]
 
     def write(self, data) -> None:

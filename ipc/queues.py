@@ -76,14 +76,8 @@ class Readiness:
         self._fresh().poll()
 
 
-class _TracedQueue:
-    """Put/get tracing shared by `Queue` and `JoinableQueue` (mixed in before the mp class)."""
-
-    _trace_readable = None  # Readiness of the read end, made on first use
-
-    def __init__(self, maxsize=0, *, ctx):
-        super().__init__(maxsize, ctx=ctx)
-        self.trace_name = auto_name("queue")
+class _Named:
+    """Carries a queue's `trace_name` with it when it is pickled for a child."""
 
     def __getstate__(self):
         return super().__getstate__(), self.trace_name
@@ -91,6 +85,16 @@ class _TracedQueue:
     def __setstate__(self, state):
         base, self.trace_name = state
         super().__setstate__(base)
+
+
+class _TracedQueue(_Named):
+    """Put/get tracing shared by `Queue` and `JoinableQueue` (mixed in before the mp class)."""
+
+    _trace_readable = None  # Readiness of the read end, made on first use
+
+    def __init__(self, maxsize=0, *, ctx):
+        super().__init__(maxsize, ctx=ctx)
+        self.trace_name = auto_name("queue")
 
     def put(self, obj, block=True, timeout=None):
         if trace._sink is None:
@@ -213,7 +217,7 @@ class JoinableQueue(_TracedQueue, mpq.JoinableQueue):
         emit("join_returned", self.trace_name)
 
 
-class SimpleQueue(mpq.SimpleQueue):
+class SimpleQueue(_Named, mpq.SimpleQueue):
     """`multiprocessing.queues.SimpleQueue`, traced. Its put writes straight to the pipe, so it
     blocks only when the pipe is full."""
 
@@ -222,13 +226,6 @@ class SimpleQueue(mpq.SimpleQueue):
     def __init__(self, *, ctx):
         super().__init__(ctx=ctx)
         self.trace_name = auto_name("simplequeue")
-
-    def __getstate__(self):
-        return super().__getstate__(), self.trace_name
-
-    def __setstate__(self, state):
-        base, self.trace_name = state
-        super().__setstate__(base)
 
     def put(self, obj):
         if trace._sink is None:

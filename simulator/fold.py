@@ -193,8 +193,13 @@ def _message_put(snap, e):
     ch.contents.append(e.message)
     if ch.queue_type in JOINABLE:
         ch.unfinished += 1
-    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "queue", e.object, e.object)
-    snap.counts["put"] += 1
+    _entered(snap, e, "queue", "put")
+
+
+def _entered(snap, e, where: str, counter: str) -> None:
+    """Message e.message is now inside channel e.object; its putter no longer holds it."""
+    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, where, e.object, e.object)
+    snap.counts[counter] += 1
     p = snap.process(e.process)
     if p.holding == e.message:
         p.holding = None
@@ -294,11 +299,7 @@ def _message_sent(snap, e):
     _set(snap, e.process, "running", e.t_ns)
     end = str((e.detail or {}).get("end"))
     _pipe(snap, e.object).in_flight.setdefault(end, deque()).append(e.message)
-    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "pipe", e.object, e.object)
-    snap.counts["sent"] += 1
-    p = snap.process(e.process)
-    if p.holding == e.message:
-        p.holding = None
+    _entered(snap, e, "pipe", "sent")
 
 
 def _recv_blocked(snap, e):

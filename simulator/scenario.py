@@ -23,6 +23,19 @@ A scenario is a small concurrent program drawn as a graph:
   result, so a task's exception surfaces in main. With no steps, main starts every process and
   pool, joins the non-daemon processes and the pools, ends.
 
+**Crashes**: any process node can be made to fail on purpose, to see what a crashing child does
+to the others. `crash` says how: ``exception`` (``raise RuntimeError(...)``: multiprocessing
+prints the traceback and the process exits with code 1), ``exit`` (``os._exit(3)``: gone at
+once, exit code 3, no cleanup: items its queue's feeder thread had not sent yet are lost) or
+``segfault`` (a real segmentation fault through ``ctypes``: the process is killed by SIGSEGV,
+exit code -11); ``none`` (the default) never crashes. `crash_after` says when: right after the
+process has handled that many items (0: before its first). An item is handled once a producer
+has put, sent or written it (or dropped it on ``queue.Full``), once a consumer has got it and done
+all it does with it (work, echo, its result, ``task_done()``), and once a reader has read its
+dict or list one more time; sentinels and replies are not items. A process that stops before it
+has handled `crash_after` items ends normally (`check` refuses a `crash_after` beyond a producer's
+items or a counting consumer's count: that crash could never happen).
+
 The run's manager (``multiprocessing.Manager()``, one per run) is started only when a node needs
 it (`Scenario.uses_manager`); its server process is named `Scenario.manager_name`.
 
@@ -46,6 +59,8 @@ Payload = Union[str, int, float, bool, None, list[Any], dict[str, Any]]
 
 PutMode = Literal["block", "timeout", "nowait"]
 GetMode = Literal["block", "timeout", "nowait"]
+Crash = Literal["none", "exception", "exit", "segfault"]
+CRASH_EXIT_CODE = 3  # what os._exit() gets in a crash "exit"
 
 
 @dataclass
@@ -63,6 +78,14 @@ class _ProcessNode:
     id: Identifier
     daemon: bool = False
     start_delay: Seconds = 0.0
+    crash: Crash = "none"  # see "Crashes" in the module's docstring
+    crash_after: Count = 0  # items handled before the crash
+
+    def crash_message(self) -> str:
+        """The message of the RuntimeError a crash "exception" raises."""
+        if not self.crash_after:
+            return "crash before the first item"
+        return f"crash after {self.crash_after} item{'s' if self.crash_after != 1 else ''}"
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Checking a scenario's graph: what pydantic's per-field checks cannot see.
 
 `check(scenario)` returns one "path: reason" message per problem (empty when the scenario is
-sound): ids, templates, dangling links, which process may use which node and how, step targets
-and the order of a pool's steps. `simulator.scenario` re-exports `check` and `check_template`.
+sound): ids, templates, dangling links, which process may use which node and how, step targets,
+the order of a pool's steps, and a crash that could never happen. `simulator.scenario`
+re-exports `check` and `check_template`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def check(s: Scenario) -> list[str]:
                 errors.append(f"{path}.interval.up_to: less than seconds")
         if node.kind == "worker":
             errors += check_template(f"{path}.result", node.result, {"name", "i", "item"})
+        if node.kind in PROCESS_KINDS:
+            errors += _check_crash(path, node)
         if node.kind == "pool":
             errors += check_template(f"{path}.result", node.result, {"name", "i"})
             if node.work.up_to is not None and node.work.up_to < node.work.seconds:
@@ -69,6 +72,21 @@ def check_template(path: str, template: str, allowed: set[str]) -> list[str]:
     if bad:
         names = ", ".join("{" + a + "}" for a in sorted(allowed))
         return [f"{path}: unknown field {{{bad[0]}}} (use {names})"]
+    return []
+
+
+def _check_crash(path: str, proc) -> list[str]:
+    """A crash after more items than the process can handle would never happen."""
+    if proc.crash == "none":
+        return []
+    if proc.kind == "producer":
+        most = len(proc.items) if isinstance(proc.items, list) else proc.items
+    elif proc.loop == "count":
+        most = proc.count
+    else:
+        return []
+    if proc.crash_after > most:
+        return [f"{path}.crash_after: it handles only {most} item{'s' * (most != 1)}, so it would never crash"]
     return []
 
 

@@ -15,13 +15,20 @@ A producer may write its items into dicts and lists instead of putting them on a
 consumer may read a dict or list instead of getting, and any of them may use a lock: a producer
 puts (or writes) its whole burst inside ``with lock:``, a consumer or worker handles each item
 inside it. The dicts, lists and lock come as `Shared` (their node's id, kind and the object).
+
+A node with a `crash` (see "Crashes" in `simulator.scenario`) crashes for real once it has handled
+`crash_after` items: `crash_if_due` is called with the count before the first item and after
+each one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import os
 import queue
 import random
+import resource
 import sys
 import time
 from typing import Any, NamedTuple
@@ -29,7 +36,7 @@ from typing import Any, NamedTuple
 from ipc.trace import emit
 
 from . import lifeline
-from .scenario import Consumer, Pace, PoolNode, Producer, Worker
+from .scenario import CRASH_EXIT_CODE, Consumer, Pace, PoolNode, Producer, Worker
 
 
 class Shared(NamedTuple):
@@ -79,6 +86,7 @@ def items_of(node: Producer) -> list:
 def produce(node: Producer, out) -> None:
     """The producer's burst: its items, then its sentinels (its replies come after)."""
     rng = random.Random(node.interval.seed)
+    crash_if_due(node, 0)
     for i, item in enumerate(items_of(node)):
         if i:
             pause(pace_seconds(node.interval, rng), "interval")
@@ -87,6 +95,7 @@ def produce(node: Producer, out) -> None:
                 write(node, shared, i, item)
         elif not put(node, out, item):
             break
+        crash_if_due(node, i + 1)
     for _ in range(node.sentinels):
         out.put(None)
         print(f"{node.id}: put sentinel None")
@@ -131,6 +140,7 @@ def put(node, out, item) -> bool:
 def consume(node: Consumer, inp, out, lock=None) -> None:
     rng = random.Random(node.work.seed)
     done = 0
+    crash_if_due(node, 0)
     while node.loop != "count" or done < node.count:
         if node.loop == "while_not_empty" and inp.empty():
             print(f"{node.id}: empty() is True: stopping")
@@ -166,18 +176,21 @@ def consume(node: Consumer, inp, out, lock=None) -> None:
         if node.task_done:
             inp.task_done()
         done += 1
+        crash_if_due(node, done)
 
 
 def read_shared(node: Consumer, shared: Shared, lock=None) -> None:
     """Read the whole dict or list `count` times (or forever), pausing `work` between reads."""
     rng = random.Random(node.work.seed)
     i = 0
+    crash_if_due(node, 0)
     while node.loop != "count" or i < node.count:
         if i:
             pause(pace_seconds(node.work, rng), "interval")
         with lock or contextlib.nullcontext():
             print(f"{node.id}: {shared.id} = {shared.obj}")
         i += 1
+        crash_if_due(node, i)
 
 
 def get(node: Consumer, inp):
@@ -220,6 +233,26 @@ def run_task(i: int, *shared) -> str:
         else:
             print(f"{node.id}: task {i} done")
     return result
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+def crash_if_due(node, handled: int) -> None:
+    """Crash the node's way if it has a crash due after `handled` items."""
+    if node.crash == "none" or handled != node.crash_after:
+        return
+    if node.crash == "exception":  # multiprocessing prints the traceback; exit code 1
+        raise RuntimeError(node.crash_message())
+    if node.crash == "exit":
+        os._exit(CRASH_EXIT_CODE)  # no cleanup: no exit handlers, no flushing of queues
+    segfault()
+
+
+def segfault() -> None:
+    """Die of a real segmentation fault (SIGSEGV, exit code -11), leaving no core file."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    ctypes.string_at(0)  # reads memory at address 0
 
 
 # --------------------------------------------------------------------------- helpers

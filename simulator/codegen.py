@@ -26,6 +26,11 @@ Next to the source, the line numbers (1-based) a viewer needs to follow a replay
 
 A pipe's reader has no ``except EOFError`` (behaviours have one): main keeps both ends of every
 pipe open, so ``recv()`` can never meet the end of the pipe.
+
+A node's crash (see `simulator.scenario`) is written where behaviours crash: before the first
+item, or under ``if <items handled> == crash_after:`` after each item, as ``raise RuntimeError``,
+``os._exit(3)``, or ``ctypes.string_at(0)`` (a segmentation fault; the line before it turns core
+dumps off, as behaviours do).
 """
 
 from __future__ import annotations
@@ -39,9 +44,9 @@ from dataclasses import dataclass, field
 from .codegen_shared import SharedCode
 from .codegen_text import (Code, docstring_text, format_expr, literal, seconds_expr, string_literal,
                            template_fields)
-from .scenario import PROCESS_KINDS, Link, Scenario, Step
+from .scenario import CRASH_EXIT_CODE, PROCESS_KINDS, Link, Scenario, Step
 
-_MODULES = ("multiprocessing", "queue", "random", "time")
+_MODULES = ("ctypes", "multiprocessing", "os", "queue", "random", "resource", "time")
 _LOCALS = ("i", "item", "key", "r", "reply", "result", "rng")
 
 
@@ -90,6 +95,10 @@ def _names(scenario: Scenario) -> dict:
     if scenario.uses_manager():
         claim((None, "manager"), "manager")
     return names
+
+
+_CRASH_WORDS = {"exception": "RuntimeError", "exit": f"os._exit({CRASH_EXIT_CODE})",
+                "segfault": "a segmentation fault"}
 
 
 def _count(producer) -> int:
@@ -220,6 +229,10 @@ class _Generator(SharedCode):
         if lock is not None:
             does += f', holding lock "{lock.channel}" while it ' + (
                 "puts its burst" if node.kind == "producer" else "handles each")
+        if node.crash != "none":
+            k, unit = node.crash_after, "read" if ins and ins[0].op == "read" else "item"
+            when = f"after {k} {unit}{'s' * (k != 1)}" if k else f"before its first {unit}"
+            does += f", and crashes {when} ({_CRASH_WORDS[node.crash]})"
         self._docstring(f'The canvas\'s {kind} "{node.id}": {does}.')
 
     def _docstring(self, text: str) -> None:
@@ -240,13 +253,15 @@ class _Generator(SharedCode):
         target, count = self._endpoint(out), _count(node)
         paced = count > 1 and (node.interval.up_to is not None or node.interval.seconds > 0)
         keyed = any(k.op == "write" and self.s.node(k.channel).kind == "dict" for k in outs)
-        needs_i = paced or (keyed and "i" in template_fields(node.key))
+        crashes = node.crash != "none" and node.crash_after > 0
+        needs_i = paced or crashes or (keyed and "i" in template_fields(node.key))
         if paced and node.interval.up_to is not None:
             self._random(node.interval.seed)
         with self._locked("the whole burst: nobody else holds it meanwhile"):
+            self._crash_check(0)
             if count == 1:
                 self.code.add(f"item = {_first_item(node)}")
-                self._give(outs, target, 0, in_loop=False)
+                self._give(outs, target, 0, in_loop=False, then=lambda: self._crash_check(1))
             elif count:
                 if isinstance(node.items, list):
                     listed = "[" + ", ".join(map(literal, node.items)) + "]"
@@ -261,17 +276,19 @@ class _Generator(SharedCode):
                             self._mark("sleep", line)
                     if not isinstance(node.items, list):
                         self.code.add(f"item = {format_expr(node.payload, {'name': node.id}, {'i': 'i'})}")
-                    self._give(outs, target, "i", in_loop=True)
+                    self._give(outs, target, "i", in_loop=True, then=lambda: self._crash_check("i + 1"))
             self._sentinels(node, out, target)
         self._replies(node, target)
 
-    def _give(self, outs: list[Link], target: str, i: str | int, in_loop: bool) -> None:
-        """Put or send `item` on the producer's channel, or write it into its dicts and lists."""
+    def _give(self, outs: list[Link], target: str, i: str | int, in_loop: bool, then) -> None:
+        """Put or send `item` on the producer's channel, or write it into its dicts and lists;
+        `then` writes what follows once the item is handled (see `_put`)."""
         if outs[0].op != "write":
-            self._put(outs[0], target, "item", in_loop=in_loop)
+            self._put(outs[0], target, "item", in_loop=in_loop, then=then)
             return
         for link in outs:
             self._write(link, i)
+        then()
 
     def _sentinels(self, node, out: Link, target: str) -> None:
         if node.sentinels:
@@ -299,11 +316,37 @@ class _Generator(SharedCode):
         self.code.modules.add("random")
         self.code.add(f"rng = random.Random({seed!r})  # the canvas's seed: the same delays every run")
 
-    def _put(self, link: Link, target: str, value: str, in_loop: bool) -> None:
-        """Put or send `value` the node's way (behaviours.put)."""
+    def _crash_check(self, handled: int | str) -> None:
+        """The node's crash where it has handled `handled` items (behaviours.crash_if_due): a
+        number, or a loop's expression counting them after an item."""
+        if self.node.crash == "none":
+            return
+        k = self.node.crash_after
+        if handled == k:
+            self._crash()
+        elif isinstance(handled, str) and k:
+            with self.code.block(f"if {handled} == {k}:  # the crash the canvas asks for"):
+                self._crash()
+
+    def _crash(self) -> None:
+        code = self.code
+        if self.node.crash == "exception":
+            code.add(f"raise RuntimeError({string_literal(self.node.crash_message())})")
+        elif self.node.crash == "exit":
+            code.modules.add("os")
+            code.add(f"os._exit({CRASH_EXIT_CODE})  # ends the process at once: no cleanup, no flushing")
+        else:
+            code.modules |= {"ctypes", "resource"}
+            code.add("resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dump file")
+            code.add("ctypes.string_at(0)  # reads memory at address 0: a segmentation fault (SIGSEGV)")
+
+    def _put(self, link: Link, target: str, value: str, in_loop: bool, then=lambda: None) -> None:
+        """Put or send `value` the node's way (behaviours.put), then write `then()` where the
+        node goes on: not after a put that makes it stop."""
         if link.end is not None:
             self._mark("send", self.code.add(f"{target}.send({value})"))
             self._say(f"sent {{{value}!r}}")
+            then()
             return
         mode = self.node.put_mode
         call = {"block": f"{target}.put({value})",
@@ -312,6 +355,7 @@ class _Generator(SharedCode):
         if mode == "block":
             self._mark("put", self.code.add(call))
             self._say(f"put {{{value}!r}}")
+            then()
             return
         self.code.modules.add("queue")
         stop = self.node.on_full == "stop"
@@ -326,9 +370,14 @@ class _Generator(SharedCode):
                 self._say(f"queue.Full: dropped {{{value}!r}}")
         if stop and in_loop:
             self._say(f"put {{{value}!r}}")
+            then()
             return
         with self.code.block("else:"):
             self._say(f"put {{{value}!r}}")
+            if stop:  # (not in a loop) only a put that worked goes on
+                then()
+        if not stop:  # a dropped item is handled too
+            then()
 
     def _consumer(self, node) -> None:
         """behaviours.consume, with only the branches this node can take."""
@@ -344,14 +393,17 @@ class _Generator(SharedCode):
                         and node.put_mode != "block" and node.on_full == "stop")
         stops = (may_fail and not retry) or node.loop == "until_sentinel" or worker_stops
         uses_i = node.kind == "worker" and "i" in template_fields(node.result)
+        crashes = node.crash != "none" and node.crash_after > 0
         # i counts the items done, as behaviours' `done`: `for i in range(count)` unless a retry
-        # (`continue`) must not count, then `while i < count` with `i += 1` at the end
-        counter = retry if node.loop == "count" else uses_i
+        # (`continue`) must not count or a crash needs the count after an item, then
+        # `while i < count` with `i += 1` at the end
+        counter = (retry or crashes) if node.loop == "count" else (uses_i or crashes)
         works = bool(node.work.seconds or node.work.up_to)  # as behaviours decide
         if works and node.work.up_to is not None:
             self._random(node.work.seed)
         if counter:
             self.code.add("i = 0")
+        self._crash_check(0)
         simple_empty_loop = node.loop == "while_not_empty" and not stops
         if node.loop == "count":
             index = "i" if uses_i else "_"
@@ -392,6 +444,7 @@ class _Generator(SharedCode):
                 self._mark("task_done", self.code.add(f"{source}.task_done()"))
             if counter:
                 self.code.add("i += 1")
+            self._crash_check("i")
         if simple_empty_loop:
             self._say("empty() is True: stopping")
 

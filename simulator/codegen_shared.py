@@ -23,7 +23,7 @@ MAIN = "main"
 
 class SharedCode:
     """What `codegen._Generator` writes for pools, shared objects and locks (it provides `s`,
-    `names`, `code`, `node`, `_mark`, `_say`, `_random`)."""
+    `names`, `code`, `node`, `_mark`, `_say`, `_random`, `_crash_check`)."""
 
     # -- in the functions
 
@@ -58,30 +58,41 @@ class SharedCode:
         self._say(f"{link.channel}[{{key!r}}] = {{item!r}}")
 
     def _reader(self, node, inp: Link) -> None:
-        """behaviours.read_shared: print the whole dict or list, `count` times or forever."""
+        """behaviours.read_shared: print the whole dict or list, `count` times or forever (a
+        crash after some reads counts them: `i`)."""
         source = self.names[inp.channel]
         if node.work.up_to is not None:
             self._random(node.work.seed)
         pause = bool(node.work.seconds or node.work.up_to)
+        crashes = node.crash != "none" and node.crash_after > 0
 
         def read() -> None:
             with self._locked("nobody else holds it while it reads"):
                 self._mark("read", self.code.add(f'print(f"{node.id}: {inp.channel} = {{{source}}}", flush=True)'))
 
+        if node.loop == "forever" and crashes:
+            self.code.add("i = 0")
+        self._crash_check(0)
         if node.loop == "forever":
             with self.code.block("while True:"):
                 read()
+                if crashes:
+                    self.code.add("i += 1")
+                    self._crash_check("i")
                 self._mark("sleep", self.code.sleep(seconds_expr(node.work), "the pause between reads"))
         elif node.count == 1:
             read()
+            self._crash_check(1)
         elif not pause:
-            with self.code.block(f"for _ in range({node.count}):"):
+            with self.code.block(f"for {'i' if crashes else '_'} in range({node.count}):"):
                 read()
+                self._crash_check("i + 1")
         else:
             with self.code.block(f"for i in range({node.count}):"):
                 with self.code.block("if i > 0:"):
                     self._mark("sleep", self.code.sleep(seconds_expr(node.work), "the pause between reads"))
                 read()
+                self._crash_check("i + 1")
 
     def _pool_function(self, pool) -> None:
         """behaviours.run_task, as the function the pool's tasks call."""

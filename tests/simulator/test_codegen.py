@@ -431,6 +431,61 @@ def test_pools_shared_objects_and_locks_the_lessons_do_not_use_behave_alike_too(
     assert traced.final.pools["pool2"].state == "joined" and not traced.final.pools["pool2"].done
 
 
+def test_crashes_behave_alike(tmp_path):
+    """Every kind of crash, in every kind of loop: consumers raising (a count loop), calling
+    os._exit(3) (a forever loop) and dying of a segmentation fault; a producer crashing before its
+    first item, one after its only item (a put_nowait that worked), one after two of its three
+    sends; a worker after its first result; a reader of a dict after its first of three reads
+    (pausing between them). Deterministic: each crash has its own channel, pipes lose nothing, the
+    dict is written before anyone reads it, and the three tracebacks are 0.4 s apart (processes
+    printing theirs at once to the program's one stderr would mix their lines)."""
+    scenario = Scenario(title="Crashes", start_method="fork", nodes=[
+        Producer("P1", items=2), QueueNode("q1"),
+        Consumer("raiser", loop="count", count=2, crash="exception", crash_after=1),
+        Producer("P2", items=2), QueueNode("q2"), Consumer("exiter", crash="exit", crash_after=1),
+        Producer("P3", items=2), QueueNode("q3"),
+        Consumer("segfaulter", loop="count", count=2, crash="segfault", crash_after=1),
+        Producer("early", items=2, start_delay=0.4, crash="exception"),
+        Producer("once", items=["x"], put_mode="nowait", on_full="stop", crash="exit", crash_after=1),
+        QueueNode("unread"),
+        Producer("sender", items=3, crash="segfault", crash_after=2), PipeNode("pipe"),
+        Consumer("receiver", loop="count", count=2),
+        Producer("feeder", items=2), QueueNode("jobs"),
+        Worker("worker", start_delay=0.8, loop="count", count=2, crash="exception", crash_after=1),
+        PipeNode("results"),
+        Consumer("collector", loop="count", count=1),
+        Producer("writer", items=1), DictNode("d"),
+        Consumer("reader", loop="count", count=3, work=Pace(0.05), crash="exit", crash_after=1),
+    ], links=[Link("P1", "q1", "put"), Link("raiser", "q1", "get"), Link("P2", "q2", "put"),
+              Link("exiter", "q2", "get"), Link("P3", "q3", "put"), Link("segfaulter", "q3", "get"),
+              Link("early", "unread", "put"), Link("once", "unread", "put"),
+              Link("sender", "pipe", "send", 1), Link("receiver", "pipe", "recv", 2),
+              Link("feeder", "jobs", "put"), Link("worker", "jobs", "get"),
+              Link("worker", "results", "send", 1), Link("collector", "results", "recv", 2),
+              Link("writer", "d", "write"), Link("reader", "d", "read")])
+    others = [p.id for p in scenario.processes() if p.id != "writer"]
+    scenario.steps = ([Step("start", "writer"), Step("join", "writer")] + [Step("start", p) for p in others]
+                      + [Step("join", p) for p in others] + [Step("end")])
+    assert not check(scenario)
+    program = codegen.generate(scenario)
+    check_lines(scenario, program)
+    assert "if i == 1:  # the crash the canvas asks for" in program.source
+    assert "os._exit(3)" in program.source and "ctypes.string_at(0)" in program.source
+    path, harness, report = tmp_path / "crashes.py", tmp_path / "harness.py", tmp_path / "exitcodes.json"
+    path.write_text(program.source)
+    harness.write_text(HARNESS)
+    gen = run_program([sys.executable, str(harness), str(path), str(report)], tmp_path)
+    traced = run_traced(Document(scenario), tmp_path / "crashes.ipctrace")
+    exitcodes = json.loads(report.read_text())
+    assert_same_outcome(scenario, gen, exitcodes, traced)
+    assert {name: exitcodes[name] for name in ("raiser", "exiter", "segfaulter", "early", "once", "sender",
+                                                "worker", "reader")} == {
+        "raiser": 1, "exiter": 3, "segfaulter": -11, "early": 1, "once": 3, "sender": -11, "worker": 1,
+        "reader": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "crashes.ipctrace", "crashes.py", "exitcodes.json", "harness.py"]  # no core file
+
+
 OP_TEXT = {"put": ".put", "get": ".get", "send": ".send(", "recv": ".recv()", "task_done": ".task_done()",
            "work": "time.sleep(", "sleep": "time.sleep(", "start_delay": "time.sleep(", "empty": ".empty()",
            "sentinel": "(None)", "write": ("[key] = item", ".append(item)"), "read": "print(",
@@ -519,6 +574,8 @@ items = st.one_of(st.integers(0, 3), st.lists(st.one_of(
     st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.floats(), max_size=2)),
     max_size=3))
 modes = st.sampled_from(["block", "timeout", "nowait"])
+crashes = st.fixed_dictionaries({"crash": st.sampled_from(["none", "exception", "exit", "segfault"]),
+                                 "crash_after": st.integers(0, 3)})
 
 
 @st.composite
@@ -531,7 +588,8 @@ def scenarios(draw) -> Scenario:
                   maxsize=0 if queue_type == "SimpleQueue" else draw(st.integers(0, 3)))
     pipe = PipeNode(next(ids), duplex=draw(st.booleans()))
     modes_for_q = st.just("block") if queue_type == "SimpleQueue" else modes
-    common = lambda: dict(daemon=draw(st.booleans()), start_delay=draw(st.sampled_from([0.0, 0.5])))  # noqa: E731
+    common = lambda: dict(daemon=draw(st.booleans()), start_delay=draw(st.sampled_from([0.0, 0.5])),  # noqa: E731
+                          **draw(crashes))
     producer = Producer(next(ids), items=draw(items), payload=draw(templates), interval=draw(paces),
                         on_full=draw(st.sampled_from(["drop", "stop"])), put_timeout=0.5, **common())
     kind = draw(st.sampled_from([Consumer, Worker]))
@@ -588,9 +646,9 @@ def shared_scenarios(draw) -> Scenario:
     d, lst = DictNode(next(ids)), ListNode(next(ids))
     lock = LockNode(next(ids), lock_type=draw(st.sampled_from(["Lock", "Manager.Lock"])))
     producer = Producer(next(ids), items=draw(items), payload=draw(templates), interval=draw(paces),
-                        key=draw(templates), daemon=draw(st.booleans()))
+                        key=draw(templates), daemon=draw(st.booleans()), **draw(crashes))
     consumer = Consumer(next(ids), loop=draw(st.sampled_from(["forever", "count"])), count=draw(st.integers(0, 3)),
-                        work=draw(paces))
+                        work=draw(paces), **draw(crashes))
     links = [Link(pool.id, q.id, "put")] if draw(st.booleans()) else []
     if draw(st.booleans()):
         links += [Link(producer.id, c.id, "write") for c in draw(st.sampled_from([[d], [lst], [d, lst]]))]

@@ -9,6 +9,7 @@ daemon killed at main's exit::
     C1 got 'item 0' from q
     main terminated reader: exit code -15
     C1 was killed when main exited (it was a daemon)
+    P1 crashed: SIGSEGV (segmentation fault), exit code -11
 
 A caption states only what the trace and the snapshot show: "full" only when the snapshot holds
 ``maxsize`` messages, "empty" only when it holds none. Whether a failed ``put`` had blocked
@@ -29,7 +30,7 @@ from typing import Any, Callable
 
 from ipc.trace import Event
 
-from .fold import Snapshot, Timeline
+from .fold import Snapshot, Timeline, crashed, signal_words
 
 NOISE = frozenset({"process_output", "sleep_finished", "work_finished", "process_start_requested"})
 LOOK_BACK = 200
@@ -152,6 +153,8 @@ def _exited(e, d, snap):
     state = p.state if p is not None else None
     if state == "daemon_killed":
         return f"{e.object} was killed when main exited (it was a daemon)"
+    if isinstance(code, int) and crashed(code):
+        return f"{e.object} crashed: {signal_words(code)}, exit code {code}"
     if state == "terminated" or (isinstance(code, int) and code < 0):
         if p is not None and p.terminate_requested:
             if e.process == e.object:
@@ -161,8 +164,9 @@ def _exited(e, d, snap):
         return f"{e.object} was killed by {signal}: exit code {code}"
     if code == 0:
         return f"{e.object} finished (exit code 0)"
-    error = f": {p.error}" if p is not None and p.error else ""
-    return f"{e.object} failed{error} (exit code {code})"
+    if p is not None and p.error:
+        return f"{e.object} failed: {p.error} (exit code {code})"
+    return f"{e.object} failed: it exited with code {code}"
 
 
 def _output(e, d, snap):

@@ -16,8 +16,10 @@ Process states (`ProcessState.state`):
                    ``waits_on`` names the channel, the lock or (for ``join``) the process or
                    pool; ``timeout`` is the operation's timeout, None when it waits for good
 ``finished``       exited with code 0
-``failed``         exited with a positive code (``error`` holds the exception, if one was raised)
-``terminated``     ended by a signal (``exitcode`` is minus the signal: -15 for ``terminate()``)
+``failed``         exited with a positive code (``error`` holds the exception, if one was raised),
+                   or crashed: died of a signal of `CRASH_SIGNALS` (-11: a segmentation fault)
+``terminated``     ended by another signal (``exitcode`` is minus the signal: -15 for
+                   ``terminate()``)
 ``daemon_killed``  a daemon terminated by main's exit handler at the end of the program
 ``stopped``        still alive when the run was stopped (Stop, timeout): killed with the run
 =================  =========================================================================
@@ -46,6 +48,7 @@ copies one checkpoint and applies at most that many events.
 from __future__ import annotations
 
 import bisect
+import signal
 from collections import deque
 
 from ipc.trace import Event
@@ -157,7 +160,7 @@ def _exited(snap, e):
     p.exitcode = code
     if code == 0:
         state = "finished"
-    elif code is not None and code > 0:
+    elif code is not None and (code > 0 or crashed(code)):
         state = "failed"
     else:
         state = "daemon_killed" if p.killed_at_exit else "terminated"
@@ -168,6 +171,24 @@ def _exited(snap, e):
         _lose_held(snap, p)
     p.holding = None
     ended_with_objects(snap, p)
+
+
+# The signals a process dies of when it crashes, rather than when something kills it.
+CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT})
+
+
+def crashed(code: int | None) -> bool:
+    """Whether exit code `code` says the process crashed (died of one of `CRASH_SIGNALS`)."""
+    return code is not None and -code in CRASH_SIGNALS
+
+
+def signal_words(code: int) -> str:
+    """The signal a negative exit code names, in words: ``SIGSEGV (segmentation fault)`` for -11."""
+    try:
+        sig = signal.Signals(-code)
+    except ValueError:
+        return f"signal {-code}"
+    return f"{sig.name} ({(signal.strsignal(sig) or sig.name).lower()})"
 
 
 def _lose_held(snap, p: ProcessState) -> None:

@@ -21,6 +21,8 @@ from .state_badges import draw_state_icon, state_text
 GRID = 20.0
 PORT_RADIUS = 7.0
 BADGE_H = 30.0  # room under a node for its run state
+BADGE_MAX_W = 340.0  # a process's badge may reach past its node's right edge, up to this wide
+MAIN_BADGE_W = 226.0  # main's badge stays under main's box
 TOKEN_H = 18.0
 _renderers: dict[str, QSvgRenderer] = {}
 
@@ -169,6 +171,8 @@ class ProcessItem(NodeItem):
     """A producer, consumer or worker. Drag from a port to a channel to connect: the input port
     (left edge) reads with get / recv, the output port (right edge) writes with put / send."""
 
+    _badge_w = 0.0  # the run-state badge's width: it can be wider than the node (a failure's cause)
+
     def ports(self) -> list[str]:
         return {"producer": ["out"], "consumer": ["in"], "worker": ["in", "out"]}[self.node.kind]
 
@@ -222,6 +226,18 @@ class ProcessItem(NodeItem):
     def process_state(self) -> ProcessState | None:
         return self.snapshot.processes.get(self.node.id) if self.snapshot is not None else None
 
+    def set_run(self, snap: Snapshot | None) -> None:
+        p = snap.processes.get(self.node.id) if snap is not None else None
+        width = badge_layout(p, snap, BADGE_MAX_W)[1] if p is not None else 0.0
+        if width != self._badge_w:
+            self.prepareGeometryChange()
+            self._badge_w = width
+        super().set_run(snap)
+
+    def boundingRect(self) -> QRectF:
+        rect = super().boundingRect()
+        return rect.adjusted(0, 0, max(0.0, 8 + self._badge_w - rect.right()), 0)
+
     def run_accent(self) -> QColor | None:
         p = self.process_state()
         return QColor(theme.STATE_COLORS[p.state]) if p is not None else None
@@ -230,7 +246,7 @@ class ProcessItem(NodeItem):
         p = self.process_state()
         if p is None:
             return
-        paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.HEIGHT + 6))
+        paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.HEIGHT + 6), BADGE_MAX_W)
         held = self.snapshot.messages.get(p.holding) if p.holding else None
         if held is not None and held.where == "held":
             paint_token(painter, QRectF(self.WIDTH - 62, -TOKEN_H / 2, 70, TOKEN_H),
@@ -398,11 +414,19 @@ def paint_token(painter: QPainter, rect: QRectF, color: QColor, text: str) -> No
                                                           int(rect.width() - 6)))
 
 
-def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, snap: Snapshot, at: QPointF) -> None:
-    """A pill under a process: the state's icon and words, in the state's colour."""
-    text = state_text(p, snap)
+def badge_layout(p: ProcessState, snap: Snapshot, max_width: float) -> tuple[str, float]:
+    """A state badge's words (elided to fit `max_width`) and the width of its pill."""
+    metrics = QFontMetricsF(theme.font(10, bold=True))
+    text = metrics.elidedText(state_text(p, snap), Qt.TextElideMode.ElideRight, max_width - 34)
+    return text, metrics.horizontalAdvance(text) + 34
+
+
+def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, snap: Snapshot, at: QPointF,
+                      max_width: float = MAIN_BADGE_W) -> None:
+    """A pill under a process: the state's icon and words, in the state's colour, at most
+    `max_width` wide."""
+    text, width = badge_layout(p, snap, max_width)
     painter.setFont(theme.font(10, bold=True))
-    width = painter.fontMetrics().horizontalAdvance(text) + 34
     pill = QRectF(at.x(), at.y(), width, BADGE_H - 8)
     color = QColor(theme.STATE_COLORS[p.state])
     strong = p.state in ("daemon_killed", "failed", "terminated")

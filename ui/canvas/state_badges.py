@@ -4,11 +4,12 @@ words, always all three (never colour alone)."""
 from __future__ import annotations
 
 import math
+import signal
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
 
-from simulator.fold import ProcessState, Snapshot
+from simulator.fold import ProcessState, Snapshot, crashed, signal_words
 
 from .. import theme
 
@@ -17,7 +18,9 @@ _CALLS = {"put": "{}.put()", "get": "{}.get()", "send": "{}.send()", "recv": "{}
 
 
 def state_text(p: ProcessState, snap: Snapshot) -> str:
-    """A short sentence: "blocked in q.put()", "finished · exit 0", "killed at main's exit"..."""
+    """A short sentence: "blocked in q.put()", "finished · exit 0", "killed at main's exit"...;
+    a failure says its cause: "failed · RuntimeError: crash after 2 items", "failed · exited with
+    code 3", "crashed · SIGSEGV (segmentation fault)"."""
     s = p.state
     if s == "blocked":
         return f"blocked in {_CALLS.get(p.op, '{}').format(p.waits_on)}"
@@ -27,9 +30,12 @@ def state_text(p: ProcessState, snap: Snapshot) -> str:
     if s == "finished":
         return "finished · exit 0"
     if s == "failed":
-        return f"failed · {p.error.split(':')[0]}" if p.error else f"failed · exit {p.exitcode}"
+        if crashed(p.exitcode):
+            return f"crashed · {signal_words(p.exitcode)}"
+        return f"failed · {p.error.splitlines()[0]}" if p.error else f"failed · exited with code {p.exitcode}"
     if s == "terminated":
-        return f"terminated · exit {p.exitcode}"
+        known = p.exitcode in (None, -signal.SIGTERM, -signal.SIGKILL)  # terminate(), kill()
+        return f"terminated · exit {p.exitcode}" + ("" if known else f" · {signal_words(p.exitcode)}")
     if s == "daemon_killed":
         return f"killed at main's exit · {p.exitcode}"
     if s == "stopped":

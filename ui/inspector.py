@@ -49,6 +49,9 @@ HELP = {
     "id": "The node's name: the variable that holds it in the generated code.",
     "daemon": "A daemon process is killed when main ends; main never waits for it.",
     "start_delay": "How long the process waits, once started, before it does anything.",
+    "crash": "Make the process crash on purpose, to see what a crashing child does to the others.",
+    "crash_after": "How many items the process handles (puts, gets, reads) before it crashes; "
+                   "0 crashes before the first.",
     "items": "What the producer puts: a number of items named by the payload, or a list of values.",
     "payload": "How each item is named: {name} is the producer's name, {i} counts from 0.",
     "interval": "The pause between two items.",
@@ -102,6 +105,10 @@ QUEUE_TYPES = {"Queue": "put(), get(), an optional maxsize",
 SUBMIT = {"apply_async": "pool.apply_async(task, (i,)) for each task",
           "map": "pool.map_async(task, range(tasks))"}
 LOCK_TYPES = {"Lock": "multiprocessing.Lock()", "Manager.Lock": "Manager().Lock()"}
+CRASHES = {"none": "it never crashes",
+           "exception": "raise RuntimeError: a traceback, then exit code 1",
+           "exit": "os._exit(3): gone at once, exit code 3, no cleanup",
+           "segfault": "a segmentation fault: killed by SIGSEGV, exit code -11"}
 START_METHODS = {"spawn": "each child is a fresh Python interpreter",
                  "forkserver": "children are forked from a clean server process",
                  "fork": "each child is a copy of main (Unix only)"}
@@ -135,6 +142,7 @@ APPLIES: dict[str, Callable] = {
     "on_empty": lambda n, i, o: n.get_mode != "block",
     "task_done": lambda n, i, o: n.task_done or i is None or _is_queue(i, "JoinableQueue"),
     "echo": lambda n, i, o: n.echo or i is None or i.kind == "pipe",
+    "crash_after": lambda n, i, o: n.crash != "none" or n.crash_after,
 }
 
 
@@ -262,7 +270,9 @@ class NodeForm(QWidget):
         if node.kind in ("dict", "list"):
             return []
         process = ("Process", [("Daemon", BoolField("daemon", HELP["daemon"], "killed when main ends")),
-                               ("Start delay", seconds("start_delay"))])
+                               ("Start delay", seconds("start_delay")),
+                               ("Crash", choice("crash", CRASHES)),
+                               ("Crash after", IntField("crash_after", HELP["crash_after"], 0, 1_000_000))])
         putting = [("Put mode", choice("put_mode", WAIT_MODES["put"])),
                    ("Put timeout", seconds("put_timeout")),
                    ("When full", choice("on_full", ON_FULL))]

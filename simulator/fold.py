@@ -450,11 +450,13 @@ class Timeline:
         events = sorted(events)  # tuples starting (t_ns, pid, seq): see sort_key
         first = len(self.events)
         if self.events and events[0] < self.events[-1]:
-            merged = self.events + events
-            merged.sort()
-            first = next(i for i, (a, b) in enumerate(zip(self.events, merged)) if a is not b)
-            self.events = merged
-            self._times = [e.t_ns for e in merged]
+            # A late event: merge with the tail it belongs in (never the whole run), and fold
+            # again from the last checkpoint before it.
+            first = bisect.bisect_left(self._times, events[0].t_ns)
+            tail = self.events[first:] + events
+            tail.sort()
+            self.events[first:] = tail
+            self._times[first:] = [e.t_ns for e in tail]
             del self._checkpoints[first // CHECKPOINT_EVERY + 1:]
             self._head = self._state_after(len(self._checkpoints) * CHECKPOINT_EVERY - CHECKPOINT_EVERY)
             first = self._head.events

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from ipc.trace import Event
 
-from .fold import Snapshot, Timeline, crashed, signal_words
+from .fold import Snapshot, Timeline, crashed, signal_meaning, signal_name
 
 NOISE = frozenset({"process_output", "sleep_finished", "work_finished", "process_start_requested"})
 LOOK_BACK = 200
@@ -154,7 +154,7 @@ def _exited(e, d, snap):
     if state == "daemon_killed":
         return f"{e.object} was killed when main exited (it was a daemon)"
     if isinstance(code, int) and crashed(code):
-        return f"{e.object} crashed: {signal_words(code)}, exit code {code}"
+        return f"{e.object} crashed: {signal_name(code)} ({signal_meaning(code)}), exit code {code}"
     if state == "terminated" or (isinstance(code, int) and code < 0):
         if p is not None and p.terminate_requested:
             if e.process == e.object:

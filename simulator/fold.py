@@ -182,13 +182,20 @@ def crashed(code: int | None) -> bool:
     return code is not None and -code in CRASH_SIGNALS
 
 
-def signal_words(code: int) -> str:
-    """The signal a negative exit code names, in words: ``SIGSEGV (segmentation fault)`` for -11."""
+def signal_name(code: int) -> str:
+    """The signal a negative exit code names: ``SIGSEGV`` for -11 (``signal 99`` if unknown)."""
     try:
-        sig = signal.Signals(-code)
+        return signal.Signals(-code).name
     except ValueError:
         return f"signal {-code}"
-    return f"{sig.name} ({(signal.strsignal(sig) or sig.name).lower()})"
+
+
+def signal_meaning(code: int) -> str:
+    """What that signal means, in words: ``segmentation fault`` for -11 ("" if unknown)."""
+    try:
+        return (signal.strsignal(-code) or "").lower()
+    except ValueError:
+        return ""
 
 
 def _lose_held(snap, p: ProcessState) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from simulator import scenario_file
 from simulator.captions import caption
-from simulator.fold import crashed, signal_words
+from simulator.fold import crashed, signal_meaning, signal_name
 from simulator.lessons import lesson_path
 from simulator.lifeline import process_alive
 from simulator.scenario import (Consumer, DictNode, Link, PipeNode, Producer, QueueNode, Scenario, Step,
@@ -122,11 +122,11 @@ def test_a_consumer_left_waiting_by_a_crashed_producer_is_a_deadlock_not_a_hang(
 # --------------------------------------------------------------------------- signals
 
 
-@pytest.mark.parametrize("code, words, is_crash", [
-    (-11, "SIGSEGV (segmentation fault)", True), (-6, "SIGABRT (aborted)", True),
-    (-15, "SIGTERM (terminated)", False), (-9, "SIGKILL (killed)", False), (-200, "signal 200", False)])
-def test_exit_codes_name_their_signal(code, words, is_crash):
-    assert signal_words(code) == words
+@pytest.mark.parametrize("code, name, meaning, is_crash", [
+    (-11, "SIGSEGV", "segmentation fault", True), (-6, "SIGABRT", "aborted", True),
+    (-15, "SIGTERM", "terminated", False), (-9, "SIGKILL", "killed", False), (-200, "signal 200", "", False)])
+def test_exit_codes_name_their_signal(code, name, meaning, is_crash):
+    assert (signal_name(code), signal_meaning(code)) == (name, meaning)
     assert crashed(code) is is_crash
     assert not crashed(0) and not crashed(3) and not crashed(None)
 

@@ -3,18 +3,19 @@ shows each crash's cause under the process, and the window runs again afterwards
 
 from __future__ import annotations
 
+from PySide6.QtCore import QPointF, QRectF
+
 from simulator import scenario_file
 from simulator.lessons import lesson_path
 from simulator.lifeline import process_alive
 from simulator.scenario import Consumer, Document, Link, Producer, QueueNode, Scenario
-from ui.canvas.node_items import BADGE_MAX_W, badge_layout
-from ui.canvas.state_badges import state_text
+from ui.canvas.state_badges import state_detail, state_text
 from ui.commands import ChangeNode
 from ui.editor import Editor
 from ui.inspector import Inspector
 
-CAUSES = {"raiser": "failed · RuntimeError: crash after 1 item", "exiter": "failed · exited with code 3",
-          "segfaulter": "crashed · SIGSEGV (segmentation fault)"}
+CAUSES = {"raiser": ("failed · RuntimeError", "crash after 1 item"), "exiter": ("failed · exited with code 3", None),
+          "segfaulter": ("crashed · SIGSEGV", "segmentation fault")}  # (the badge's words, the line under it)
 
 
 def choose(combo, value):
@@ -58,10 +59,10 @@ def crashing_consumers() -> Scenario:
         links=[Link("P", "q", "put")] + [Link(name, "q", "get") for name in kinds])
 
 
-def shown(window, name: str) -> str | None:
+def shown(window, name: str) -> tuple[str, str | None] | None:
     item = window.scene.nodes[name]
     p = item.process_state()
-    return state_text(p, item.snapshot) if p is not None else None
+    return (state_text(p, item.snapshot), state_detail(p)) if p is not None else None
 
 
 def run_to_the_end(window, qtbot) -> None:
@@ -80,11 +81,12 @@ def test_crashes_are_shown_with_their_cause_then_the_window_runs_again(live_wind
     run_to_the_end(window, qtbot)
     assert window.controller.outcome == "finished"
     qtbot.waitUntil(lambda: {name: shown(window, name) for name in CAUSES} == CAUSES, timeout=5_000)
-    assert shown(window, "P") == "finished · exit 0"
-    for name in CAUSES:  # the badge is whole (not elided) and inside the item's bounds
+    assert shown(window, "P") == ("finished · exit 0", None)
+    for name, (text, detail) in CAUSES.items():  # the badge is whole (not elided), inside the item's bounds
         item = window.scene.nodes[name]
-        text, width = badge_layout(item.process_state(), item.snapshot, BADGE_MAX_W)
-        assert text == CAUSES[name] and item.boundingRect().right() >= 8 + width
+        badge = item.badge(item.process_state(), item.snapshot)
+        assert (badge.text, badge.detail) == (text, detail)
+        assert item.boundingRect().contains(QRectF(QPointF(8, item.HEIGHT + 6), badge.extent))
     pids = {e.pid for e in window.controller.timeline.events if e.process != "ipcsim"}
     assert not any(process_alive(pid) for pid in pids)
 
@@ -92,4 +94,5 @@ def test_crashes_are_shown_with_their_cause_then_the_window_runs_again(live_wind
         window.editor.push(ChangeNode(window.editor.model, name, crash="none"))
     run_to_the_end(window, qtbot)
     assert window.controller.outcome == "finished"
-    qtbot.waitUntil(lambda: all(shown(window, name) == "finished · exit 0" for name in CAUSES), timeout=5_000)
+    qtbot.waitUntil(lambda: all(shown(window, name) == ("finished · exit 0", None) for name in CAUSES),
+                    timeout=5_000)

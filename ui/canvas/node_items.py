@@ -7,8 +7,9 @@ them during a drag, and the move gesture turns the result into an undo command.
 from __future__ import annotations
 
 from itertools import islice
+from typing import NamedTuple
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
@@ -16,12 +17,13 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 from simulator.fold import ProcessState, Snapshot
 
 from .. import theme
-from .state_badges import draw_state_icon, state_text
+from .state_badges import draw_state_icon, state_detail, state_text
 
 GRID = 20.0
 PORT_RADIUS = 7.0
 BADGE_H = 30.0  # room under a node for its run state
-BADGE_MAX_W = 340.0  # a process's badge may reach past its node's right edge, up to this wide
+BADGE_OVERHANG = 60.0  # how far past its node's right edge a process's badge may reach
+DETAIL_H = 16.0  # the line under a failed process's badge (its cause)
 MAIN_BADGE_W = 226.0  # main's badge stays under main's box
 TOKEN_H = 18.0
 _renderers: dict[str, QSvgRenderer] = {}
@@ -171,7 +173,7 @@ class ProcessItem(NodeItem):
     """A producer, consumer or worker. Drag from a port to a channel to connect: the input port
     (left edge) reads with get / recv, the output port (right edge) writes with put / send."""
 
-    _badge_w = 0.0  # the run-state badge's width: it can be wider than the node (a failure's cause)
+    _badge = QSizeF()  # the run-state badge's extent: it can reach past the node (a failure's cause)
 
     def ports(self) -> list[str]:
         return {"producer": ["out"], "consumer": ["in"], "worker": ["in", "out"]}[self.node.kind]
@@ -228,15 +230,17 @@ class ProcessItem(NodeItem):
 
     def set_run(self, snap: Snapshot | None) -> None:
         p = snap.processes.get(self.node.id) if snap is not None else None
-        width = badge_layout(p, snap, BADGE_MAX_W)[1] if p is not None else 0.0
-        if width != self._badge_w:
+        extent = self.badge(p, snap).extent if p is not None else QSizeF()
+        if extent != self._badge:
             self.prepareGeometryChange()
-            self._badge_w = width
+            self._badge = extent
         super().set_run(snap)
 
+    def badge(self, p: ProcessState, snap: Snapshot) -> Badge:
+        return badge_layout(p, snap, self.WIDTH + BADGE_OVERHANG, detail=True)
+
     def boundingRect(self) -> QRectF:
-        rect = super().boundingRect()
-        return rect.adjusted(0, 0, max(0.0, 8 + self._badge_w - rect.right()), 0)
+        return super().boundingRect().united(QRectF(QPointF(8, self.HEIGHT + 6), self._badge))
 
     def run_accent(self) -> QColor | None:
         p = self.process_state()
@@ -246,7 +250,7 @@ class ProcessItem(NodeItem):
         p = self.process_state()
         if p is None:
             return
-        paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.HEIGHT + 6), BADGE_MAX_W)
+        paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.HEIGHT + 6), self.badge(p, self.snapshot))
         held = self.snapshot.messages.get(p.holding) if p.holding else None
         if held is not None and held.where == "held":
             paint_token(painter, QRectF(self.WIDTH - 62, -TOKEN_H / 2, 70, TOKEN_H),
@@ -414,20 +418,38 @@ def paint_token(painter: QPainter, rect: QRectF, color: QColor, text: str) -> No
                                                           int(rect.width() - 6)))
 
 
-def badge_layout(p: ProcessState, snap: Snapshot, max_width: float) -> tuple[str, float]:
-    """A state badge's words (elided to fit `max_width`) and the width of its pill."""
-    metrics = QFontMetricsF(theme.font(10, bold=True))
-    text = metrics.elidedText(state_text(p, snap), Qt.TextElideMode.ElideRight, max_width - 34)
-    return text, metrics.horizontalAdvance(text) + 34
+class Badge(NamedTuple):
+    """A process's state under it: a pill with its words, and maybe a line under the pill."""
+
+    text: str
+    width: float  # the pill's
+    detail: str | None  # the line under the pill: what a failure's cause says besides the pill
+    extent: QSizeF  # the pill and the line together
+
+
+def badge_layout(p: ProcessState, snap: Snapshot, max_width: float, detail: bool = False) -> Badge:
+    """`p`'s badge at most `max_width` wide (the words elided), with its `state_detail` line if
+    `detail`."""
+    bold = QFontMetricsF(theme.font(10, bold=True))
+    text = bold.elidedText(state_text(p, snap), Qt.TextElideMode.ElideRight, max_width - 34)
+    width = bold.horizontalAdvance(text) + 34
+    under = state_detail(p) if detail else None
+    if not under:
+        return Badge(text, width, None, QSizeF(width, BADGE_H - 8))
+    small = QFontMetricsF(theme.font(9))
+    under = small.elidedText(under, Qt.TextElideMode.ElideRight, max_width - BADGE_H)
+    return Badge(text, width, under, QSizeF(max(width, BADGE_H + small.horizontalAdvance(under)),
+                                             BADGE_H - 8 + DETAIL_H))
 
 
 def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, snap: Snapshot, at: QPointF,
-                      max_width: float = MAIN_BADGE_W) -> None:
-    """A pill under a process: the state's icon and words, in the state's colour, at most
-    `max_width` wide."""
-    text, width = badge_layout(p, snap, max_width)
+                      badge: Badge | None = None) -> None:
+    """A pill under a process: the state's icon and words, in the state's colour, and the line
+    under it if `badge` has one (by default: the pill alone, as wide as fits under main)."""
+    if badge is None:
+        badge = badge_layout(p, snap, MAIN_BADGE_W)
     painter.setFont(theme.font(10, bold=True))
-    pill = QRectF(at.x(), at.y(), width, BADGE_H - 8)
+    pill = QRectF(at.x(), at.y(), badge.width, BADGE_H - 8)
     color = QColor(theme.STATE_COLORS[p.state])
     strong = p.state in ("daemon_killed", "failed", "terminated")
     painter.setPen(QPen(color, 1.5))
@@ -437,4 +459,9 @@ def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, snap: 
                     p.state)
     painter.setPen(QColor("white") if strong else (color if not t.dark else t.text))
     painter.drawText(pill.adjusted(pill.height() + 2, 0, -6, 0),
-                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, badge.text)
+    if badge.detail:
+        painter.setPen(color if not t.dark else t.text)
+        painter.setFont(theme.font(9))
+        painter.drawText(QRectF(at.x() + BADGE_H, pill.bottom(), badge.extent.width() - BADGE_H, DETAIL_H),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, badge.detail)

@@ -9,7 +9,7 @@ import signal
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
 
-from simulator.fold import ProcessState, Snapshot, crashed, signal_words
+from simulator.fold import ProcessState, Snapshot, crashed, signal_meaning, signal_name
 
 from .. import theme
 
@@ -19,8 +19,8 @@ _CALLS = {"put": "{}.put()", "get": "{}.get()", "send": "{}.send()", "recv": "{}
 
 def state_text(p: ProcessState, snap: Snapshot) -> str:
     """A short sentence: "blocked in q.put()", "finished · exit 0", "killed at main's exit"...;
-    a failure says its cause: "failed · RuntimeError: crash after 2 items", "failed · exited with
-    code 3", "crashed · SIGSEGV (segmentation fault)"."""
+    a failure says its cause: "failed · RuntimeError" (its message is `state_detail`), "failed ·
+    exited with code 3", "crashed · SIGSEGV"."""
     s = p.state
     if s == "blocked":
         return f"blocked in {_CALLS.get(p.op, '{}').format(p.waits_on)}"
@@ -31,16 +31,27 @@ def state_text(p: ProcessState, snap: Snapshot) -> str:
         return "finished · exit 0"
     if s == "failed":
         if crashed(p.exitcode):
-            return f"crashed · {signal_words(p.exitcode)}"
-        return f"failed · {p.error.splitlines()[0]}" if p.error else f"failed · exited with code {p.exitcode}"
+            return f"crashed · {signal_name(p.exitcode)}"
+        return f"failed · {p.error.split(':')[0]}" if p.error else f"failed · exited with code {p.exitcode}"
     if s == "terminated":
         known = p.exitcode in (None, -signal.SIGTERM, -signal.SIGKILL)  # terminate(), kill()
-        return f"terminated · exit {p.exitcode}" + ("" if known else f" · {signal_words(p.exitcode)}")
+        return f"terminated · exit {p.exitcode}" + ("" if known else f" · {signal_name(p.exitcode)}")
     if s == "daemon_killed":
         return f"killed at main's exit · {p.exitcode}"
     if s == "stopped":
         return "stopped with the run"
     return {"not_started": "not started", "starting": "starting…"}.get(s, s)
+
+
+def state_detail(p: ProcessState) -> str | None:
+    """The rest of a failure's cause, told under its badge: the exception's message ("crash after
+    2 items") or what the crash signal means ("segmentation fault"); None for anything else."""
+    if p.state != "failed":
+        return None
+    if crashed(p.exitcode):
+        return signal_meaning(p.exitcode)
+    message = p.error.partition(": ")[2].strip() if p.error else ""
+    return message.splitlines()[0] if message else None
 
 
 def draw_state_icon(painter: QPainter, rect: QRectF, state: str) -> None:

@@ -47,7 +47,7 @@ class Run:
     def __init__(self, document: Document, trace_path: str | os.PathLike | None = None,
                  jsonl: str | os.PathLike | None = None,
                  on_events: Callable[[list[Event]], None] | None = None,
-                 deadlock_grace: float | None = None):
+                 deadlock_grace: float | None = None, started_ns: int | None = None):
         self.document = document
         self.trace_path = Path(trace_path) if trace_path else default_trace_path(document)
         self._jsonl = jsonl
@@ -59,7 +59,7 @@ class Run:
         self._watch = _DeadlockWatch(document.scenario, deadlock_grace) if deadlock_grace is not None else None
         self.deadlock: dict | None = None  # the deadlock_detected event's detail
         self.outcome: str | None = None  # "finished", "failed", "stopped", "timeout", "deadlock"
-        self.started_ns = 0
+        self.started_ns = started_ns or 0  # given: the moment the caller asked for the run
 
     # -- control
 
@@ -67,7 +67,7 @@ class Run:
         self._tmp = tempfile.TemporaryDirectory(prefix="ipcsim-run-")
         scenario_path = Path(self._tmp.name) / "scenario.json"
         scenario_file.save(self.document, scenario_path)
-        self.started_ns = time.monotonic_ns()
+        self.started_ns = self.started_ns or time.monotonic_ns()
         self._writer = TraceWriter(self.trace_path, self.document, self.started_ns, self._jsonl)
         self._collector = Collector(on_events=self._received)
         self._collector.note("run_started", None, {"start_method": self.document.scenario.start_method},
@@ -154,30 +154,37 @@ class Run:
 
 
 class _DeadlockWatch:
-    """The run's events folded as they arrive, and how long ago the last one came."""
+    """The run's events, folded once they stop coming: a deadlock needs `grace` seconds without an
+    event, so a flood is only stored here, never folded while it lasts."""
 
     def __init__(self, scenario: Scenario, grace: float):
         self.grace = grace
         self._timeline = Timeline(scenario)
         self._lock = threading.Lock()
         self._last = time.monotonic()
+        self._unfolded: list[Event] = []
         self._broken = False  # the fold failed on an event: stop watching, keep recording
 
     def add(self, events: list[Event]) -> None:
         with self._lock:
             self._last = time.monotonic()
-            if self._broken:
-                return
-            try:
-                self._timeline.extend(events)
-            except Exception:  # noqa: BLE001 - never let watching break the recording
-                self._broken = True
+            if not self._broken:
+                self._unfolded.extend(events)
 
     def check(self) -> dict | None:
         """The deadlock_detected detail, once a deadlock has held for `grace` with no event."""
         with self._lock:
             if self._broken or time.monotonic() - self._last < self.grace:
                 return None
-            snap = self._timeline.state_at(self._timeline.end_ns, shared=True)
-            blocked = deadlock(snap)
-            return None if blocked is None else {"blocked": describe(snap, blocked)}
+            events, self._unfolded, last = self._unfolded, [], self._last
+        try:  # only this thread folds; the collector's may go on adding meanwhile
+            self._timeline.extend(events)
+        except Exception:  # noqa: BLE001 - never let watching break the recording
+            self._broken = True
+            return None
+        snap = self._timeline.state_at(self._timeline.end_ns, shared=True)
+        blocked = deadlock(snap)
+        with self._lock:
+            if blocked is None or self._last != last:  # an event came: it is not stuck
+                return None
+        return {"blocked": describe(snap, blocked)}

@@ -5,16 +5,19 @@ replayed from a file, one code path. Live, the playhead follows real time; pause
 where it is while the run goes on recording; playing (a replay, or after a pause), it advances
 at the chosen speed until it catches up with the present.
 
-The GUI thread never waits on a process or a pipe: the collector thread drops events into an
-inbox, a frame timer (30 per second) moves them into the timeline in one batch, and a watcher
-thread waits for the run to end.
+The GUI thread never waits on a process or a pipe: the run is recorded by a process of its own
+(`simulator.recorder`), whose events a reader thread decodes into an inbox; a frame timer (30 per
+second) moves them into the timeline in chunks, within a time budget; a watcher thread waits for
+the run to end.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
+from operator import attrgetter
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,12 +26,15 @@ from ipc.trace import Event
 from simulator.fold import Snapshot, Timeline
 from simulator.recording import Recording, read_trace
 from simulator.scenario import Document
-from simulator.session import Run
+from simulator.recorder import RecordedRun
 
 FRAME_MS = 33
-APPLY_BUDGET_S = 0.010  # per frame; a flood is folded in over several frames, never dropped
-APPLY_CHUNK = 400  # events folded between two looks at the clock
+APPLY_BUDGET_S = 0.007  # per frame; a flood is folded in over several frames, never dropped
+APPLY_CHUNK = 200  # events folded between two looks at the clock
+HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _take_inbox),
+MAX_HOLD_NS = 1_000_000_000  # or longer, up to a second, once later ones have been seen
 DEADLOCK_GRACE_S = 0.5  # a deadlock that holds this long with no new event stops the run
+_t_ns = attrgetter("t_ns")
 
 
 class RunController(QObject):
@@ -42,7 +48,7 @@ class RunController(QObject):
         super().__init__(parent)
         self.timeline: Timeline | None = None
         self.document: Document | None = None
-        self.run: Run | None = None
+        self.run: RecordedRun | None = None
         self.started_ns = 0
         self.playhead = 0
         self.speed = 1.0
@@ -50,6 +56,9 @@ class RunController(QObject):
         self.outcome: str | None = None
         self.trace_path: Path | None = None
         self._inbox: deque[list[Event]] = deque()
+        self._pending: list[Event] = []  # taken from the inbox, not yet in the timeline
+        self._newest = 0  # the latest time among the events taken from the inbox
+        self._hold_ns = HOLD_NS
         self._outcome_box: deque[str] = deque()
         self._last_tick = time.monotonic_ns()
         self.timer = QTimer(self)
@@ -86,9 +95,12 @@ class RunController(QObject):
         self.document = document
         self.timeline = Timeline(document.scenario)
         self._inbox.clear()
+        self._pending.clear()
+        self._newest = 0
+        self._hold_ns = HOLD_NS
         self._outcome_box.clear()
         self.outcome = None
-        self.run = Run(document, trace_path, on_events=self._inbox.append, deadlock_grace=DEADLOCK_GRACE_S)
+        self.run = RecordedRun(document, trace_path, on_events=self._inbox.append, deadlock_grace=DEADLOCK_GRACE_S)
         self.run.start()
         self.trace_path = self.run.trace_path
         self.started_ns = self.run.started_ns
@@ -185,39 +197,68 @@ class RunController(QObject):
 
     # -- the frame
 
-    def _take_inbox(self, budget_s: float | None = None) -> int:
-        """Move received events into the timeline: all of them, or as many batches as fit in
-        `budget_s` seconds (the rest wait for the next frame, in order)."""
+    def _take_inbox(self, budget_s: float | None = None, flush: bool = True) -> int:
+        """Move received events into the timeline, in chunks: all of them, or as many chunks as
+        fit in `budget_s` seconds (the rest wait for the next frame, in order).
+
+        The collector delivers what it read from every process in one pass, process by process;
+        a delivery is sorted as a whole before any of it is folded. Unless `flush`, the newest
+        `HOLD_NS` of what was received waits for the next delivery too, which may hold events
+        stamped a little earlier (a process stamps an event just before it publishes it); one
+        folded before an earlier one arrives makes the timeline fold that stretch again. The
+        wait grows to twice the lateness seen (up to `MAX_HOLD_NS`): a live picture is at most a
+        frame and that wait behind what the processes reported."""
         started = time.perf_counter()
         taken = 0
-        while self._inbox:
-            batch: list[Event] = []
-            while self._inbox and len(batch) < APPLY_CHUNK:
-                received = self._inbox.popleft()
-                room = APPLY_CHUNK - len(batch)
-                if len(received) > room:  # a big delivery: fold part now, keep the rest first in line
-                    self._inbox.appendleft(received[room:])
-                    received = received[:room]
-                batch.extend(received)
+        pending = self._pending
+        while True:
+            ready = self._ready(flush)
+            if not ready:
+                if not self._inbox:
+                    break
+                while self._inbox:  # the whole delivery, or all of them when catching up is over
+                    pending.extend(self._inbox.popleft())
+                    if not flush:
+                        break
+                pending.sort()  # tuples starting (t_ns, pid, seq): time order
+                self._newest = max(self._newest, pending[-1].t_ns)
+                late = self.timeline.end_ns - pending[0].t_ns if len(self.timeline) else 0
+                if late > 0:  # a busy machine held a process back: wait that long from now on
+                    self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
+                continue
+            chunk_started = time.perf_counter()
+            batch = pending[:min(ready, APPLY_CHUNK)]
+            del pending[:len(batch)]
             self.timeline.extend(batch)
             self.events_added.emit(len(batch))
             taken += len(batch)
-            if budget_s is not None and time.perf_counter() - started > budget_s:
-                break
+            now = time.perf_counter()
+            if budget_s is not None and now + (now - chunk_started) - started > budget_s:
+                break  # another chunk like this one would not fit
         return taken
+
+    def _ready(self, flush: bool) -> int:
+        """How many of the pending events can be folded in now."""
+        pending = self._pending
+        if not pending or (flush and not self._inbox):
+            return len(pending)
+        # behind the latest event received, or behind the present once nothing else has come
+        horizon = self._newest if self._inbox else time.monotonic_ns()
+        return bisect.bisect_right(pending, horizon - self._hold_ns, key=_t_ns)
 
     @property
     def backlog(self) -> int:
         """Events received but not yet folded in (a flood being caught up with)."""
-        return sum(len(b) for b in list(self._inbox))
+        return sum(len(b) for b in list(self._inbox)) + len(self._pending)
 
     def tick(self) -> None:
         if self.timeline is None:
             return
         started = time.perf_counter()
         now = time.monotonic_ns()
-        self._take_inbox(APPLY_BUDGET_S)
-        if self._outcome_box and not self._inbox:
+        ended = bool(self._outcome_box)  # then every event of the run is in the inbox
+        self._take_inbox(APPLY_BUDGET_S, flush=ended)
+        if ended and not self._inbox and not self._pending:
             self.outcome = self._outcome_box.popleft()
             if self.mode == "live":
                 self.mode = "paused"

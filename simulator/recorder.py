@@ -1,0 +1,164 @@
+"""A run recorded in a process of its own, for a caller with a user interface to keep responsive.
+
+`RecordedRun` has `session.Run`'s interface, but the run, its trace collector, its recording and
+its deadlock watch live in a recorder process (``python -m simulator.recorder``), which streams
+the events to the caller. The caller's only work per event is decoding it: no thread of its own
+competes with the caller's other threads for the interpreter while a flood is being recorded.
+
+The stream, on the recorder's stdout: frames of a 4-byte length and a `marshal`-ed tuple,
+``("events", [event tuples...], last)`` (at most `FRAME_EVENTS` a frame; what the collector
+delivered at once goes on in frames up to the one marked `last`, and reaches the caller as one
+list), then one ``("finished", outcome, deadlock)``. The recorder reads its stdin: a line ``stop`` stops the run;
+end of file (its caller is gone, however it died) stops the run too, which is then recorded to
+its end (``run_stopped``) before the recorder exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import marshal
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from ipc.trace import Event
+
+from . import scenario_file
+from .scenario import Document
+from .runner import NICENESS
+from .session import _PACKAGE_ROOT, Run, default_trace_path
+
+FRAME_EVENTS = 1000  # events per frame: each decodes in well under a millisecond
+_LENGTH = struct.Struct("<I")
+
+
+class RecordedRun:
+    """A scenario running in real processes, recorded by a recorder process."""
+
+    def __init__(self, document: Document, trace_path: str | os.PathLike | None = None,
+                 on_events: Callable[[list[Event]], None] | None = None,
+                 deadlock_grace: float | None = None):
+        self.document = document
+        self.trace_path = Path(trace_path) if trace_path else default_trace_path(document)
+        self._on_events = on_events
+        self._grace = deadlock_grace
+        self._proc: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+        self.deadlock: dict | None = None
+        self.outcome: str | None = None
+        self.started_ns = 0
+
+    def start(self) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            scenario_path = Path(f.name)
+        scenario_file.save(self.document, scenario_path)
+        self.started_ns = time.monotonic_ns()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", "simulator.recorder", str(scenario_path), str(self.trace_path),
+                   "--started-ns", str(self.started_ns)]
+        if self._grace is not None:
+            command += ["--deadlock-grace", str(self._grace)]
+        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._reader = threading.Thread(target=self._read, args=(scenario_path,), name="recorder-reader",
+                                        daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def request_stop(self, reason: str = "stopped") -> None:
+        """Ask the recorder to stop the run (never blocks)."""
+        if self.outcome is None and self._proc is not None:
+            try:
+                os.write(self._proc.stdin.fileno(), b"stop\n")
+            except OSError:
+                pass  # the recorder has ended already
+
+    def wait(self) -> str:
+        """Wait for the run to end and its recording to be complete; returns the outcome."""
+        self._reader.join()
+        self._proc.wait()
+        self._proc.stdin.close()
+        return self.outcome
+
+    def stop(self) -> str:
+        self.request_stop()
+        return self.wait()
+
+    def _read(self, scenario_path: Path) -> None:
+        stream = self._proc.stdout
+        outcome = "failed"  # unless the recorder says otherwise before its stream ends
+        delivery: list[Event] = []
+        try:
+            while len(header := stream.read(_LENGTH.size)) == _LENGTH.size:
+                size = _LENGTH.unpack(header)[0]
+                body = stream.read(size)
+                if len(body) < size:
+                    break  # the recorder died mid-frame
+                frame = marshal.loads(body)
+                if frame[0] == "events":
+                    delivery.extend(map(Event._make, frame[1]))
+                    if frame[2] and self._on_events is not None:
+                        self._on_events(delivery)
+                        delivery = []
+                else:
+                    _, outcome, self.deadlock = frame
+        finally:
+            stream.close()
+            scenario_path.unlink(missing_ok=True)
+            self.outcome = outcome
+
+
+# --------------------------------------------------------------------------- the recorder process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulator.recorder", description=__doc__.splitlines()[0])
+    parser.add_argument("scenario")
+    parser.add_argument("trace")
+    parser.add_argument("--started-ns", type=int, required=True)
+    parser.add_argument("--deadlock-grace", type=float)
+    args = parser.parse_args(argv)
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")  # the stream is ours alone:
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed goes to stderr
+    sys.stdout = sys.stderr
+    sending = threading.Lock()
+
+    def send(frame: tuple) -> None:
+        data = marshal.dumps(frame)
+        with sending:
+            out.write(_LENGTH.pack(len(data)) + data)
+            out.flush()
+
+    def forward(events: list[Event]) -> None:
+        for i in range(0, len(events), FRAME_EVENTS):
+            send(("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], i + FRAME_EVENTS >= len(events)))
+
+    os.nice(NICENESS)  # like the run's processes: the caller's window comes first
+    run = Run(scenario_file.load(args.scenario), args.trace, on_events=forward,
+              deadlock_grace=args.deadlock_grace, started_ns=args.started_ns)
+    run.start()
+    threading.Thread(target=_stop_on_request, args=(run,), name="stop-requests", daemon=True).start()
+    outcome = run.wait()
+    send(("finished", outcome, run.deadlock))
+    return 0
+
+
+def _stop_on_request(run: Run) -> None:
+    """Stop the run at a ``stop`` line, or when the caller is gone (end of file)."""
+    for line in sys.stdin:
+        if line.strip() == "stop":
+            break
+    run.request_stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

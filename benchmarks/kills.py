@@ -1,11 +1,14 @@
 """Every lesson cut short by every way, at many random moments: nothing may be left behind.
 
     python benchmarks/kills.py [--moments 2] [--seed 1] [--ways stop,runner,caller]
+    python benchmarks/kills.py --moments 1 --ways gui
 
-For each lesson, way (Stop; SIGKILL of the runner; SIGKILL of the program that started the run)
-and moment (uniform in 0.1-3 s after the start, seeded), runs the lesson and cuts it (see
-tests/simulator/killing.py): counts the cuts that left a process alive 1 s later, a /dev/shm
-object the run had mapped, or a trace that does not load and replay. Exit status 1 if any did.
+For each lesson, way (Stop; SIGKILL of the runner; SIGKILL of the program that started the run;
+with ``gui``, which is not among the default ways, SIGKILL of the real application running the
+lesson offscreen) and moment (uniform in 0.1-3 s after the start, seeded), runs the lesson and
+cuts it (see tests/simulator/killing.py): counts the cuts that left a process alive 1 s later, a
+/dev/shm object the run had mapped, or a trace that does not load and replay. Exit status 1 if
+any did.
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--moments", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--ways", default=",".join(killing.WAYS))
+    parser.add_argument("--ways", default=",".join(killing.WAYS),
+                        help=f"comma-separated, among {', '.join(killing.WAYS + (killing.GUI,))}")
     args = parser.parse_args()
+    unknown = set(args.ways.split(",")) - {*killing.WAYS, killing.GUI}
+    if unknown:
+        parser.error(f"unknown ways: {', '.join(sorted(unknown))}")
     rng = random.Random(args.seed)
     bad, total, processes, shm = [], 0, 0, 0
     started = time.monotonic()

@@ -1,10 +1,13 @@
-"""Cutting a lesson's run short at a chosen moment, in one of three ways, and checking what is
-left: used by `test_kills.py` (each lesson once) and `benchmarks/kills.py` (every lesson, every
-way, many moments).
+"""Cutting a lesson's run short at a chosen moment, in one of four ways, and checking what is
+left: used by `test_kills.py` (each lesson once), `tests/ui/test_gui_kill.py` (the GUI way, a
+sample of lessons) and `benchmarks/kills.py` (every lesson, every way, many moments).
 
 Ways: ``stop`` (`Run.request_stop`, the Stop button), ``runner`` (SIGKILL of the runner process),
 ``caller`` (SIGKILL of the program that started the run: ``python -m ui.main run LESSON
---headless`` in its own session, as a GUI would be killed).
+--headless`` in its own session, as a GUI would be killed), and ``gui`` (SIGKILL of the real
+application, ``python -m ui.main LESSON --run`` offscreen in its own session, recording to the
+trace file it chooses under its own ``XDG_CACHE_HOME``). The moment counts from the run's start:
+the first line of the JSON Lines output for ``caller``, the runner process appearing for ``gui``.
 
 Just before the cut, every process descending from the run's caller is listed from /proc, with
 the /dev/shm objects each has mapped. Afterwards: none of those processes is alive after 1 s, none
@@ -19,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,7 +35,9 @@ from simulator.recording import read_trace
 from simulator.session import Run
 
 ROOT = Path(__file__).resolve().parents[2]
-WAYS = ("stop", "runner", "caller")
+WAYS = ("stop", "runner", "caller")  # test_kills.py takes them in turn
+GUI = "gui"
+RUNNER_MODULE = b"simulator.runner"
 
 
 def _stat(pid: int):
@@ -74,12 +80,33 @@ def shm_names(pids) -> set[str]:
     return names
 
 
-def _command(pid: int) -> str:
+def _cmdline(pid: int) -> bytes:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f"{pid}: " + f.read().replace(b"\0", b" ").decode(errors="replace")[:160]
+            return f.read()
     except OSError:
-        return f"{pid}: ?"
+        return b""
+
+
+def _command(pid: int) -> str:
+    return f"{pid}: " + (_cmdline(pid).replace(b"\0", b" ").decode(errors="replace")[:160] or "?")
+
+
+def start_gui(lesson: Path, folder: Path) -> tuple[subprocess.Popen, Path]:
+    """Start the application on `lesson`, running it at once, offscreen, in its own session,
+    with its own cache and settings under `folder`; return it once its runner exists, with the
+    folder where it records the run's trace."""
+    home = Path(tempfile.mkdtemp(prefix=f"{lesson.stem[:2]}-gui-", dir=folder))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CACHE_HOME": str(home / "cache"),
+           "XDG_CONFIG_HOME": str(home / "config")}
+    proc = subprocess.Popen([sys.executable, "-m", "ui.main", str(lesson), "--run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(RUNNER_MODULE in _cmdline(p) for p in descendants(proc.pid) - {proc.pid}):
+            break
+        time.sleep(0.02)
+    return proc, home / "cache" / "ipcsim" / "runs"
 
 
 def wait_dead(pids, within: float) -> list[int]:
@@ -124,7 +151,10 @@ def cut(lesson: Path, way: str, at: float, folder: Path) -> Cut:
     """Run `lesson`, cut it short `at` seconds after it started, by `way`; report what is left."""
     result = Cut(lesson.stem, way, at)
     trace = folder / f"{lesson.stem}-{way}.ipctrace"
-    if way == "caller":
+    if way == GUI:
+        proc, runs = start_gui(lesson, folder)
+        root = proc.pid
+    elif way == "caller":
         jsonl = folder / f"{lesson.stem}.jsonl"
         proc = subprocess.Popen(
             [sys.executable, "-m", "ui.main", "run", str(lesson), "--headless", "--timeout", "60",
@@ -155,12 +185,18 @@ def cut(lesson: Path, way: str, at: float, folder: Path) -> Cut:
         result.left_commands = [_command(p) for p in result.alive_after_1s]
         result.shm_left = wait_gone(result.shm, 1.0)
     finally:
-        if way == "caller":
+        if way in ("caller", GUI):
             proc.kill()
             proc.wait()
         else:
             waiter.join(30)
             result.outcome = run.outcome
+    if way == GUI:
+        traces = list(runs.glob("*.ipctrace"))
+        if len(traces) != 1:
+            result.trace_error = f"{len(traces)} traces recorded in {runs}, not 1"
+            return result
+        trace = traces[0]
     try:
         recording = read_trace(trace)
         Timeline(recording.document.scenario, recording.events).final()

@@ -9,8 +9,8 @@ Two pyqtgraph plots sharing the X axis (seconds since the run started):
 
 Both show the whole recording; a vertical line marks the playhead. Clicking either plot moves the
 playhead there. Long runs stay cheap: the data lives in numpy columns that grow in batches, the
-curves are kept and given new data with `setData` (drawn downsampled to the pixels in view), and
-the bars are merged to whole pixels before they are drawn (`state_bars.StateBars`).
+curves are kept and given new data with `setData` once a frame (drawn downsampled to the pixels
+in view), and the bars are merged to whole pixels before they are drawn (`state_bars.StateBars`).
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class TimelinePlot(TimelinePanel):
         self.lanes_plot.addItem(self.bars)
         self.depth: dict[str, Columns] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self._stale: set[str] = set()  # channels whose curve has new data to show
         self._tails: dict[str, pg.PlotDataItem] = {}
         self._states_seen: set[str] = set()
         self._legend_states: set[str] | None = None
@@ -134,7 +135,7 @@ class TimelinePlot(TimelinePanel):
         self.bars.cut(first)
         for channel, columns in self.depth.items():
             columns.cut(first)
-            self.curves[channel].setData(columns["x"], columns["y"])
+            self._stale.add(channel)
         self._reopen(list(self.history.changes))
 
     def take(self, first: int) -> None:
@@ -159,14 +160,17 @@ class TimelinePlot(TimelinePanel):
             columns.append(x=np.repeat(self._seconds([level.t_ns for level in new]), 2),
                            y=np.ravel(np.column_stack([before, depths])),
                            index=np.repeat([level.index for level in new], 2))
-            self.curves[channel].setData(columns["x"], columns["y"])
+            self._stale.add(channel)
             self._top = max(self._top, max(depths))
         if leveled:
             self.depth_plot.getAxis("left").setTickSpacing(*((1, 1) if self._top <= 10 else ()))
         self._update_legend()
-        self._refresh_open(force=True)
+        self._end = None  # the open spans and the curves' tails move on at the next frame
 
     def show_playhead(self, t_ns: int) -> None:
+        for channel in self._stale:  # once a frame, however many chunks came in it
+            self.curves[channel].setData(self.depth[channel]["x"], self.depth[channel]["y"])
+        self._stale.clear()
         x = self.seconds(t_ns)
         for line in self.playheads:
             if line.value() != x:
@@ -216,12 +220,12 @@ class TimelinePlot(TimelinePanel):
             curve.setData(self.depth[channel]["x"], self.depth[channel]["y"])
         return self.depth[channel]
 
-    def _refresh_open(self, force: bool = False) -> None:
+    def _refresh_open(self) -> None:
         """Extend the spans still open, and the curves' last levels, to the present."""
         if self.history is None:
             return
         end = self.seconds(self.controller.end_ns)
-        if end == self._end and not force:
+        if end == self._end:
             return
         self._end = end
         self.bars.set_extent(len(self.lanes), end)

@@ -24,14 +24,15 @@ import sys
 import tempfile
 import threading
 import time
+from itertools import starmap
 from pathlib import Path
 from typing import Callable
 
 from ipc.trace import Event
 
 from . import scenario_file
-from .scenario import Document
 from .runner import NICENESS
+from .scenario import Document
 from .session import _PACKAGE_ROOT, Run, default_trace_path
 
 FRAME_EVENTS = 1000  # events per frame: each decodes in well under a millisecond
@@ -105,7 +106,7 @@ class RecordedRun:
                     break  # the recorder died mid-frame
                 frame = marshal.loads(body)
                 if frame[0] == "events":
-                    delivery.extend(map(Event._make, frame[1]))
+                    delivery.extend(starmap(Event, frame[1]))
                     if frame[2] and self._on_events is not None:
                         self._on_events(delivery)
                         delivery = []

@@ -44,6 +44,9 @@ class Recording:
     events: list[Event]  # sorted by (t_ns, pid, seq)
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 class TraceWriter:
     """Appends events to an ``.ipctrace`` file (and optionally a JSON Lines file) as they come."""
 
@@ -59,15 +62,16 @@ class TraceWriter:
         self._jsonl: IO[str] | None = open(jsonl, "w", encoding="utf-8") if jsonl else None
 
     def write(self, events: list[Event]) -> None:
-        dumps = json.dumps
-        lines = "".join(dumps(list(e), separators=(",", ":")) + "\n" for e in events)
+        if not events:
+            return
+        lines = "\n".join(map(_encode, events)) + "\n"  # an event is a tuple: a JSON array
         with self._lock:
             if self._file.closed:
                 return
             self._file.write(lines)
             self._file.flush()
             if self._jsonl is not None:
-                self._jsonl.write("".join(dumps(jsonl_record(e, self.started_ns)) + "\n" for e in events))
+                self._jsonl.write("".join(json.dumps(jsonl_record(e, self.started_ns)) + "\n" for e in events))
                 self._jsonl.flush()
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ from multiprocessing.reduction import ForkingPickler
 
 from . import trace
 from .queues import Readiness, auto_name
-from .trace import emit, preview
+from .trace import emit, preview, shown
 
 __all__ = ["Connection", "Pipe"]
 
@@ -75,7 +75,8 @@ class Connection(mpc.Connection):
         if trace._sink is None:
             return self._send_frame(_UNTRACED_TAG, buf)
         mid = trace.new_message_id()
-        detail = {"end": self.trace_end, "preview": _preview(obj, buf)}
+        # {"end": ..., "preview": ...}, sent as a cheaper stand-in (see trace.emit)
+        detail = (self.trace_end, shown(obj) if obj is not _RAW else _bytes_preview(buf))
         writable = self._trace_writable
         if writable is None:
             writable = self._trace_writable = Readiness(self._handle, select.POLLOUT)
@@ -110,7 +111,8 @@ class Connection(mpc.Connection):
         except Exception as exc:
             self._report_error("recv", exc)
             raise
-        self._report_received(obj)
+        if trace._sink is not None:
+            self._report_received(shown(obj))
         return obj
 
     def recv_bytes(self, maxlength=None):
@@ -121,7 +123,8 @@ class Connection(mpc.Connection):
         except Exception as exc:
             self._report_error("recv_bytes", exc)
             raise
-        self._report_received(_RAW, data)
+        if trace._sink is not None:
+            self._report_received(_bytes_preview(data))
         return data
 
     def recv_bytes_into(self, buf, offset=0):
@@ -132,7 +135,8 @@ class Connection(mpc.Connection):
         except Exception as exc:
             self._report_error("recv_bytes_into", exc)
             raise
-        self._report_received(_RAW, memoryview(buf).cast("B")[offset : offset + size])
+        if trace._sink is not None:
+            self._report_received(_bytes_preview(memoryview(buf).cast("B")[offset : offset + size]))
         return size
 
     def _recv_bytes(self, maxsize=None):
@@ -192,19 +196,16 @@ class Connection(mpc.Connection):
         if not readable.now():
             emit("recv_blocked", self.trace_name, None, {"end": self.trace_end})
 
-    def _report_received(self, obj, data=b""):
-        if trace._sink is not None:
-            emit("message_received", self.trace_name, self._last_mid,
-                 {"end": self.trace_end, "preview": _preview(obj, data)})
+    def _report_received(self, what):
+        emit("message_received", self.trace_name, self._last_mid, (self.trace_end, what))
 
     def _report_error(self, op: str, exc: Exception):
         emit("connection_error", self.trace_name, None,
              {"end": self.trace_end, "op": op, "error": type(exc).__name__, "reason": str(exc)[:200]})
 
 
-def _preview(obj, data) -> str:
-    if obj is not _RAW:
-        return preview(obj)
+def _bytes_preview(data) -> str:
+    """What shows a message sent as bytes: its first bytes."""
     return preview(bytes(memoryview(data)[:48]))
 
 

@@ -29,7 +29,7 @@ from multiprocessing.reduction import ForkingPickler
 from queue import Empty, Full
 
 from . import trace
-from .trace import emit, preview
+from .trace import emit, preview, shown
 
 __all__ = ["Queue", "JoinableQueue", "SimpleQueue", "Empty", "Full"]
 
@@ -108,7 +108,7 @@ class _TracedQueue(_Named):
             if not block or not self._sem.acquire(True, timeout):
                 emit("put_failed", name, mid, {"error": "Full", "preview": preview(obj)})
                 raise Full
-        emit("message_put", name, mid, preview(obj))
+        emit("message_put", name, mid, shown(obj))
         self._enqueue((mid, obj))
 
     def _enqueue(self, item):
@@ -175,7 +175,7 @@ def _unpack_got(name: str, res: bytes, t_ns: int):
     except Exception as exc:
         emit("get_failed", name, None, _error(exc))
         raise
-    emit("message_got", name, mid, preview(obj), t_ns=t_ns)
+    emit("message_got", name, mid, shown(obj), t_ns=t_ns)
     return obj
 
 
@@ -244,7 +244,7 @@ class SimpleQueue(_Named, mpq.SimpleQueue):
                 if not blocked:
                     emit("put_blocked", name, mid, {"timeout": None, "preview": preview(obj)})
                 writable.wait()
-            emit("message_put", name, mid, preview(obj))
+            emit("message_put", name, mid, shown(obj))
             try:
                 self._writer.send_bytes(data)
             except Exception as exc:

@@ -364,9 +364,11 @@ def emit(kind: str, obj: str | None = None, msg: str | None = None, detail=None,
     """Report one event. Returns once the event is in the collector's reach: in this process's
     ring, shared memory the collector reads even after this process died (at once when untraced).
 
-    `detail` is a dict of small JSON-able values, or None; a str stands for ``{"preview": str}``
-    (it arrives as that dict), which is cheaper to send: the hot paths use it. `t_ns` is the time
-    the event happened, when that is not now.
+    `detail` is a dict of small JSON-able values, or None. The hot paths send cheaper stand-ins,
+    which arrive as the dict they stand for: a payload as :func:`shown` gives it for
+    ``{"preview": ...}`` (a str is the preview; an int or a float arrives as its repr), and a
+    pipe end's ``(end, shown)`` for ``{"end": end, "preview": ...}``. `t_ns` is the time the
+    event happened, when that is not now.
     """
     sink = _sink
     if sink is None:
@@ -375,14 +377,15 @@ def emit(kind: str, obj: str | None = None, msg: str | None = None, detail=None,
     lock.acquire()
     try:
         ring = sink.ring
-        ids = ring.ids
-        kind_id, obj_id = ids.get(kind), ids.get(obj)
-        if kind_id is None or obj_id is None:  # a name not sent yet, or the stream not open
+        try:
+            ids = ring.ids
+            kind_id, obj_id = ids[kind], ids[obj]
+        except KeyError:  # a name not sent yet, or the stream not open
             ring = sink.open()
             if ring is None:
                 return
             kind_id, obj_id = ring.define(kind, obj)
-        data = _dumps((_now() if t_ns is None else t_ns, kind_id, obj_id, msg, detail), _MARSHAL)
+        data = _dumps((t_ns or _now(), kind_id, obj_id, msg, detail), _MARSHAL)
         w = ring.w + len(data)
         if w <= ring.limit:  # the common case: room, and short of the ring's end
             ring.mm.write(data)
@@ -414,17 +417,32 @@ _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60
 _SCALARS = (str, int, float, bool, type(None))
+_SHOWN_AS_IS = 1 << 62  # ints below this in magnitude have a short repr (at most 20 characters)
 
 
 def preview(obj: Any) -> str:
     """A short, bounded repr of a payload (never slow on large objects)."""
-    if isinstance(obj, _SCALARS):
-        text = repr(obj)
-        return text if len(text) <= 60 else text[:57] + "..."
     try:
+        if isinstance(obj, _SCALARS):
+            text = repr(obj)
+            return text if len(text) <= 60 else text[:57] + "..."
         return _repr.repr(obj)
-    except Exception:  # a user object with a broken __repr__ must not break the operation
+    except Exception:  # a broken __repr__, an int too long to print: not the operation's failure
         return f"<{type(obj).__name__}>"
+
+
+def shown(obj: Any):
+    """What an event's detail carries to show a payload: an int or a float as itself, whose
+    preview the collector makes (``{"preview": repr(obj)}``, exactly what :func:`preview` gives),
+    anything else as its preview. A number costs the traced program nothing to show and little
+    to record; its text would cost a repr and a str to record."""
+    cls = obj.__class__
+    if cls is int:
+        if -_SHOWN_AS_IS < obj < _SHOWN_AS_IS:
+            return obj
+    elif cls is float:
+        return obj
+    return preview(obj)
 
 
 def _after_fork_in_child() -> None:
@@ -530,12 +548,16 @@ class _Conn:
         self.take(records, events)
 
     def take(self, records: list[tuple], events: list[Event]) -> None:
-        """Decoded records, in stream order, into Events (numbering them)."""
+        """Decoded records, in stream order, into Events (numbering them); a detail sent as a
+        stand-in becomes the dict it stands for (see `emit`)."""
         pid, process, seq, names = self.pid, self.process, self.seq, self.names
         try:  # events only, (t_ns, kind number, object number, message, detail): in one go
-            events += [_tuple_new(Event, (t_ns, pid, seq, process, names[kind], names[obj], msg,
-                                          {"preview": detail} if detail.__class__ is str else detail))
-                       for seq, (t_ns, kind, obj, msg, detail) in enumerate(records, seq + 1)]
+            events += [_tuple_new(Event, (
+                t_ns, pid, seq, process, names[kind], names[obj],
+                msg, {"preview": repr(detail)} if detail.__class__ is int else
+                {"preview": detail} if detail.__class__ is str else
+                detail if detail.__class__ not in _STAND_INS else _detail(detail)))
+                for seq, (t_ns, kind, obj, msg, detail) in enumerate(records, seq + 1)]
             self.seq = seq + len(records)
         except ValueError:  # names too, (name, 0, 0, 0): one by one
             for record in records:
@@ -544,8 +566,9 @@ class _Conn:
                     continue
                 seq += 1
                 t_ns, kind, obj, msg, detail = record
-                events.append(_tuple_new(Event, (t_ns, pid, seq, process, names[kind], names[obj], msg,
-                                                 {"preview": detail} if detail.__class__ is str else detail)))
+                events.append(_tuple_new(Event, (
+                    t_ns, pid, seq, process, names[kind], names[obj],
+                    msg, detail if detail.__class__ not in _STAND_INS else _detail(detail))))
             self.seq = seq
 
     def close(self) -> None:
@@ -558,6 +581,15 @@ class _Conn:
 
 
 _tuple_new = tuple.__new__
+_STAND_INS = frozenset((str, int, float, tuple))  # details that stand for a dict (see emit)
+
+
+def _detail(sent) -> dict:
+    """The detail a stand-in sent by `emit` stands for."""
+    if sent.__class__ is tuple:
+        end, shown = sent
+        return {"end": end, "preview": shown if shown.__class__ is str else repr(shown)}
+    return {"preview": sent if sent.__class__ is str else repr(sent)}
 
 
 class Collector:

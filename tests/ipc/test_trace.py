@@ -189,6 +189,38 @@ def test_simple_queue_is_traced(trace, ctx):
     assert [e.message for e in trace.of("message_put")] == [e.message for e in trace.of("message_got")]
 
 
+PAYLOADS = [7, -2**61, 2**70, 10**70, 1.5, float("nan"), True, None, "item 0", b"raw", (1, "a"),
+            list(range(100))]
+
+
+def test_every_payload_is_previewed_as_preview_makes_it(trace):
+    """Numbers travel as themselves and the collector writes their preview: it must be the
+    text `ipc.trace.preview` gives, for a queue and for a pipe, put and got alike."""
+    q = ipc.Queue()
+    q.trace_name = "q"
+    a, b = ipc.Pipe()
+    for item in PAYLOADS:
+        q.put(item)
+        q.get()
+        a.send(item)
+        b.recv()
+    trace.wait_for(lambda t: len(t.of("message_received")) == len(PAYLOADS))
+    expected = [ipc.trace.preview(item) for item in PAYLOADS]
+    for kind in ("message_put", "message_got"):
+        assert [e.detail for e in trace.of(kind)] == [{"preview": text} for text in expected]
+    for kind, end in (("message_sent", "1"), ("message_received", "2")):
+        assert [e.detail for e in trace.of(kind)] == [{"end": end, "preview": text} for text in expected]
+
+
+def test_an_int_too_long_to_print_is_put_as_multiprocessing_puts_it(trace):
+    q = ipc.Queue()
+    huge = 10**5000  # repr() refuses it (sys.get_int_max_str_digits)
+    q.put(huge)
+    assert q.get() == huge
+    trace.wait_for(lambda t: t.of("message_got"))
+    assert [e.detail for e in trace.of("message_put", "message_got")] == [{"preview": "<int>"}] * 2
+
+
 # -- pipes
 
 

@@ -25,7 +25,7 @@ from multiprocessing import reduction
 from multiprocessing.reduction import ForkingPickler
 
 from . import trace
-from .queues import Readiness, auto_name
+from .queues import FRAME_LARGE_SIZE, FRAME_SIZE, Readiness, auto_name, read_exactly
 from .trace import emit, preview, shown
 
 __all__ = ["Connection", "Pipe"]
@@ -34,13 +34,6 @@ _TAG = 0xFF
 _UNTRACED_TAG = bytes((_TAG, 0))
 _RAW = object()  # "the caller sent bytes, not an object"
 _SMALL = 1 << 16  # messages up to this size are read in one piece
-
-
-def _tag(mid: str | None) -> bytes:
-    if mid is None:
-        return _UNTRACED_TAG
-    encoded = mid.encode()
-    return bytes((_TAG, len(encoded))) + encoded
 
 
 class Connection(mpc.Connection):
@@ -73,41 +66,35 @@ class Connection(mpc.Connection):
 
     def _send_bytes(self, buf, obj=_RAW):
         if trace._sink is None:
-            return self._send_frame(_UNTRACED_TAG, buf)
+            for chunk in _frame(None, buf)[0]:
+                self._send(chunk)
+            return
         mid = trace.new_message_id()
         # {"end": ..., "preview": ...}, sent as a cheaper stand-in (see trace.emit)
         detail = (self.trace_end, shown(obj) if obj is not _RAW else _bytes_preview(buf))
         writable = self._trace_writable
         if writable is None:
             writable = self._trace_writable = Readiness(self._handle, select.POLLOUT)
-        if not writable.now():
-            emit("send_blocked", self.trace_name, mid, detail)
-            writable.wait()
+        chunks, total = _frame(mid, buf)
         t_ns = time.monotonic_ns()  # before the bytes can reach the reader
-        self._send_frame(_tag(mid), buf)
+        sent = writable.write_now(chunks)  # what fits now
+        if sent < total:
+            emit("send_blocked", self.trace_name, mid, detail)
+            t_ns = time.monotonic_ns()  # the reader cannot have the whole message before this
+            for chunk in chunks:
+                if sent < len(chunk):
+                    self._send(chunk[sent:])
+                sent = max(sent - len(chunk), 0)
         emit("message_sent", self.trace_name, mid, detail, t_ns=t_ns)
-
-    def _send_frame(self, tag: bytes, buf):
-        # multiprocessing's framing (a 4-byte big-endian size, or -1 and 8 bytes), tag included.
-        n = len(tag) + memoryview(buf).nbytes
-        if n > 0x7FFFFFFF:
-            self._send(struct.pack("!i", -1))
-            self._send(struct.pack("!Q", n))
-            self._send(tag)
-            self._send(buf)
-        elif n > 16384:
-            self._send(struct.pack("!i", n) + tag)
-            self._send(buf)
-        else:
-            self._send(struct.pack("!i", n) + tag + buf)
 
     # -- receiving
 
     def recv(self):
         """Receive a (picklable) object"""
         try:
-            self._report_if_blocked()
-            obj = super().recv()
+            self._check_closed()
+            self._check_readable()
+            obj = ForkingPickler.loads(self._recv_body())
         except Exception as exc:
             self._report_error("recv", exc)
             raise
@@ -118,7 +105,6 @@ class Connection(mpc.Connection):
     def recv_bytes(self, maxlength=None):
         """Receive bytes data as a bytes object."""
         try:
-            self._report_if_blocked()
             data = super().recv_bytes(maxlength)
         except Exception as exc:
             self._report_error("recv_bytes", exc)
@@ -130,7 +116,6 @@ class Connection(mpc.Connection):
     def recv_bytes_into(self, buf, offset=0):
         """Receive bytes data into a writeable bytes-like object. Return the number of bytes read."""
         try:
-            self._report_if_blocked()
             size = super().recv_bytes_into(buf, offset)
         except Exception as exc:
             self._report_error("recv_bytes_into", exc)
@@ -140,41 +125,47 @@ class Connection(mpc.Connection):
         return size
 
     def _recv_bytes(self, maxsize=None):
-        size = self._recv_size()
-        if size == 0:
-            self._last_mid = None
-            return io.BytesIO()
+        body = self._recv_body(maxsize)
+        if body is None:
+            return None
+        result = io.BytesIO(body)
+        result.seek(0, io.SEEK_END)  # callers read the size from the position, as in multiprocessing
+        return result
+
+    def _recv_body(self, maxsize=None):
+        """The next message's bytes, its tag stripped (its message id kept in `_last_mid`), once
+        `recv_blocked` is reported if it has not arrived yet; None if longer than `maxsize`."""
+        head = b""
+        if trace._sink is not None:
+            readable = self._trace_readable
+            if readable is None:
+                readable = self._trace_readable = Readiness(self._handle, select.POLLIN)
+            head = readable.read_now(4)  # the start of the next message, if there is one
+            if head is None:
+                emit("recv_blocked", self.trace_name, None, {"end": self.trace_end})
+                head = b""
+        (size,) = FRAME_SIZE.unpack(read_exactly(self._handle, 4, head))
+        if size == -1:
+            (size,) = FRAME_LARGE_SIZE.unpack(read_exactly(self._handle, 8))
         if size <= _SMALL:
-            data = self._recv(size).getbuffer()
-            if data[0] != _TAG:  # a plain multiprocessing peer
+            data = memoryview(read_exactly(self._handle, size))
+            if not size or data[0] != _TAG:  # empty, or from a plain multiprocessing peer
                 self._last_mid, body = None, data
             else:
                 n = data[1]
                 self._last_mid, body = (bytes(data[2 : 2 + n]).decode() or None), data[2 + n :]
-            if maxsize is not None and len(body) > maxsize:
-                return None
-            result = io.BytesIO(body)
+            return None if maxsize is not None and len(body) > maxsize else body
+        head = self._recv(2).getvalue()
+        if head[0] != _TAG:
+            self._last_mid, body_size = None, size - 2
         else:
-            head = self._recv(2).getvalue()
-            if head[0] != _TAG:
-                self._last_mid, body_size = None, size - 2
-            else:
-                mid = self._recv(head[1]).getvalue() if head[1] else b""
-                self._last_mid, body_size = (mid.decode() or None), size - 2 - head[1]
-                head = b""
-            if maxsize is not None and body_size + len(head) > maxsize:
-                return None
-            result = self._recv(body_size)
-            if head:
-                result = io.BytesIO(head + result.getvalue())
-        result.seek(0, io.SEEK_END)  # callers read the size from the position, as in multiprocessing
-        return result
-
-    def _recv_size(self) -> int:
-        (size,) = struct.unpack("!i", self._recv(4).getvalue())
-        if size == -1:
-            (size,) = struct.unpack("!Q", self._recv(8).getvalue())
-        return size
+            mid = self._recv(head[1]).getvalue() if head[1] else b""
+            self._last_mid, body_size = (mid.decode() or None), size - 2 - head[1]
+            head = b""
+        if maxsize is not None and body_size + len(head) > maxsize:
+            return None
+        body = self._recv(body_size).getbuffer()
+        return head + body if head else body
 
     # -- closing
 
@@ -187,21 +178,28 @@ class Connection(mpc.Connection):
 
     # -- reporting
 
-    def _report_if_blocked(self):
-        if trace._sink is None or self._handle is None or not self._readable:
-            return  # untraced; or the read that follows raises (reported as connection_error)
-        readable = self._trace_readable
-        if readable is None:
-            readable = self._trace_readable = Readiness(self._handle, select.POLLIN)
-        if not readable.now():
-            emit("recv_blocked", self.trace_name, None, {"end": self.trace_end})
-
     def _report_received(self, what):
         emit("message_received", self.trace_name, self._last_mid, (self.trace_end, what))
 
     def _report_error(self, op: str, exc: Exception):
         emit("connection_error", self.trace_name, None,
              {"end": self.trace_end, "op": op, "error": type(exc).__name__, "reason": str(exc)[:200]})
+
+
+def _frame(mid: str | None, buf) -> tuple[list, int]:
+    """multiprocessing's framing of `buf` (a 4-byte big-endian size, or -1 and 8 bytes) with the
+    tag in front of it, as the chunks to write (a small message in one), and their total size."""
+    if mid is None:
+        tag = _UNTRACED_TAG
+    else:
+        encoded = mid.encode()
+        tag = bytes((_TAG, len(encoded))) + encoded
+    n = len(tag) + memoryview(buf).nbytes
+    if n > 0x7FFFFFFF:
+        return [struct.pack("!iQ", -1, n) + tag, buf], n + 12
+    if n > 16384:
+        return [struct.pack("!i", n) + tag, buf], n + 4
+    return [struct.pack("!i", n) + tag + buf], n + 4
 
 
 def _bytes_preview(data) -> str:

@@ -20,9 +20,11 @@ item with a ``None`` id), so behaviour and cost are those of plain `multiprocess
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import select
+import struct
 import time
 from multiprocessing import queues as mpq
 from multiprocessing.reduction import ForkingPickler
@@ -46,12 +48,15 @@ def _error(exc: BaseException) -> dict:
 
 
 class Readiness:
-    """Whether a descriptor is readable (or writable) right now, or once it becomes so.
+    """Reads and writes that never block, to tell whether an operation has to wait.
 
-    The zero-timeout check keeps one `select.poll` object: it costs ~0.4 us, where
-    multiprocessing's ``Connection.poll()`` builds a selector each time (~4 us), and a traced
-    get or recv checks before every read. A poll object cannot be polled by two threads at once,
-    so a thread that finds it busy, and every blocking wait, uses a fresh one.
+    With ``RWF_NOWAIT`` (Linux: pipes and sockets), :meth:`read_now` and :meth:`write_now` are
+    one system call that either moves bytes or says it would block: a traced get reads the first
+    bytes of the message this way, where checking first (``poll``) and then reading would cost a
+    second call per message. Elsewhere a zero-timeout ``poll`` answers, then the bytes are moved
+    as ``multiprocessing`` does. The poll object is kept (~0.4 us, where ``Connection.poll()``
+    builds a selector each time, ~4 us); it cannot be polled by two threads at once, so a thread
+    that finds it busy, and every blocking wait, uses a fresh one.
     """
 
     __slots__ = ("fd", "events", "_poll")
@@ -74,6 +79,51 @@ class Readiness:
     def wait(self) -> None:
         """Block until the descriptor is ready."""
         self._fresh().poll()
+
+    def read_now(self, n: int) -> bytes | bytearray | None:
+        """Up to `n` bytes if there are some to read now (empty at end of file), else None."""
+        if _nowait:
+            buf = bytearray(n)
+            try:
+                k = os.preadv(self.fd, (buf,), -1, _nowait)
+                return buf if k == n else buf[:k]
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                if not _nowait_unsupported(exc):
+                    raise
+        return os.read(self.fd, n) if self.now() else None
+
+    def write_now(self, chunks: list) -> int:
+        """Write what fits now of `chunks`, in order (without RWF_NOWAIT: all of them if the
+        descriptor is writable, else nothing); the number of bytes written."""
+        if _nowait:
+            try:
+                return os.pwritev(self.fd, chunks, -1, _nowait)
+            except BlockingIOError:
+                return 0
+            except OSError as exc:
+                if not _nowait_unsupported(exc):
+                    raise
+        if not self.now():
+            return 0
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self.fd, view):]
+        return sum(map(len, chunks))
+
+
+_nowait = getattr(os, "RWF_NOWAIT", 0)
+
+
+def _nowait_unsupported(exc: OSError) -> bool:
+    """Whether `exc` says this kernel cannot do RWF_NOWAIT here (then it is never tried again)."""
+    global _nowait
+    if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+        _nowait = 0
+        return True
+    return False
 
 
 class _Named:
@@ -137,14 +187,16 @@ class _TracedQueue(_Named):
             readable = self._trace_readable
             if readable is None:
                 readable = self._trace_readable = Readiness(self._reader.fileno(), select.POLLIN)
-            if not readable.now():
+            head = readable.read_now(4)  # the start of the next message, if there is one
+            if head is None:
                 if not block:
                     raise _get_failed(name)
                 if not blocked:
                     emit("get_blocked", name, None, {"timeout": timeout})
                 if deadline is not None and not self._poll(deadline - time.monotonic()):
                     raise _get_failed(name)
-            res = self._recv_bytes()
+                head = b""
+            res = recv_rest(self._reader, head)
             t_ns = time.monotonic_ns()  # before a blocked putter can take the freed slot
             self._sem.release()
         finally:
@@ -161,6 +213,36 @@ class _TracedQueue(_Named):
         mid, item = obj
         emit("put_failed", None, mid, {**_error(e), "lost": True})
         mpq.Queue._on_queue_feeder_error(e, item)
+
+
+FRAME_SIZE = struct.Struct("!i")
+FRAME_LARGE_SIZE = struct.Struct("!Q")
+
+
+def recv_rest(conn, head) -> bytes:
+    """The message `conn.recv_bytes()` would return, its first bytes `head` read already: a
+    4-byte big-endian size (-1: an 8-byte size follows), then the body. Raises as it would."""
+    (size,) = FRAME_SIZE.unpack(read_exactly(conn._handle, 4, head))
+    if size == -1:
+        (size,) = FRAME_LARGE_SIZE.unpack(read_exactly(conn._handle, 8))
+    return read_exactly(conn._handle, size)
+
+
+def read_exactly(fd: int, size: int, data=b"") -> bytes:
+    """`size` bytes from `fd`, the first of them `data`, read as `Connection._recv` reads them
+    (EOFError if the writer closed before the first byte, OSError if after it) but without its
+    BytesIO."""
+    if len(data) < size:
+        data += os.read(fd, size - len(data))
+        if len(data) < size:  # a large message comes in pieces
+            data = bytearray(data)
+            while len(data) < size:
+                chunk = os.read(fd, size - len(data))
+                if not chunk:
+                    raise OSError("got end of file during message") if data else EOFError
+                data += chunk
+            data = bytes(data)
+    return data
 
 
 def _get_failed(name: str) -> type[Empty]:
@@ -262,12 +344,16 @@ class SimpleQueue(_Named, mpq.SimpleQueue):
             emit("get_blocked", name, None, {"timeout": None})
             self._rlock.acquire()
         try:
+            self._reader._check_closed()  # as recv_bytes would, before touching the descriptor
             readable = self._trace_readable
             if readable is None:
                 readable = self._trace_readable = Readiness(self._reader.fileno(), select.POLLIN)
-            if not blocked and not readable.now():
-                emit("get_blocked", name, None, {"timeout": None})
-            res = self._reader.recv_bytes()
+            head = readable.read_now(4)
+            if head is None:
+                if not blocked:
+                    emit("get_blocked", name, None, {"timeout": None})
+                head = b""
+            res = recv_rest(self._reader, head)
             t_ns = time.monotonic_ns()
         finally:
             self._rlock.release()

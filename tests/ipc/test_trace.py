@@ -221,6 +221,69 @@ def test_an_int_too_long_to_print_is_put_as_multiprocessing_puts_it(trace):
     assert [e.detail for e in trace.of("message_put", "message_got")] == [{"preview": "<int>"}] * 2
 
 
+@pytest.mark.parametrize("nowait", ["RWF_NOWAIT", "poll"])
+def test_gets_and_receives_report_blocking_with_or_without_rwf_nowait(trace, ctx, monkeypatch, nowait):
+    """A get or a receive reads the start of the next message without blocking (one system call
+    with RWF_NOWAIT, else poll then read): blocked exactly when nothing is there yet."""
+    if nowait == "poll":
+        monkeypatch.setattr(ipc.queues, "_nowait", 0)
+    q = ctx.Queue()
+    here, there = ctx.Pipe()
+    child = ctx.Process(target=_answer_later, args=(q, there), name="C")
+    child.start()
+    assert q.get() == "late"  # blocked: the child sleeps first
+    here.send("go")
+    assert here.recv() == "late"  # blocked: the child sleeps again
+    q.put("now")
+    while q.empty():
+        time.sleep(0.01)
+    assert q.get() == "now"  # there already
+    assert here.poll(20) and here.recv() == "now"  # there already
+    child.join()
+    trace.wait_for(lambda t: len(t.of("message_received")) == 3)  # C's "go" and our two
+    mine = [e.kind for e in trace.ordered() if e.process == "MainProcess"]
+    assert [k for k in mine if k in ("get_blocked", "message_got")] == ["get_blocked", "message_got",
+                                                                      "message_got"]
+    assert [k for k in mine if k in ("recv_blocked", "message_received")] == [
+        "recv_blocked", "message_received", "message_received"]
+
+
+def _answer_later(q, conn):
+    time.sleep(0.3)
+    q.put("late")
+    conn.recv()
+    time.sleep(0.3)
+    conn.send("late")
+    conn.send("now")
+
+
+def test_large_messages_go_in_pieces_and_arrive_whole(trace, ctx):
+    """Larger than a pipe holds: the sender is reported blocked, the bytes arrive intact."""
+    big = bytes(range(256)) * 4096  # 1 MiB
+    to_child, from_child = ctx.Queue(), ctx.Queue()
+    here, there = ctx.Pipe()
+    child = ctx.Process(target=_echo_big, args=(to_child, from_child, there), name="E")
+    child.start()
+    here.send_bytes(big)
+    assert here.recv_bytes() == big
+    buf = bytearray(len(big) + 10)
+    here.send_bytes(big)
+    assert here.recv_bytes_into(buf, 10) == len(big) and buf[10:] == big
+    to_child.put(big)
+    assert from_child.get() == big
+    child.join()
+    trace.wait_for(lambda t: len(t.of("message_received")) == 4 and len(t.of("message_got")) == 2)
+    assert trace.of("send_blocked")
+    sent, received = trace.of("message_sent"), trace.of("message_received")
+    assert sorted(e.message for e in sent) == sorted(e.message for e in received)
+
+
+def _echo_big(to_child, from_child, conn):
+    conn.send_bytes(conn.recv_bytes())
+    conn.send_bytes(conn.recv_bytes())
+    from_child.put(to_child.get())
+
+
 # -- pipes
 
 

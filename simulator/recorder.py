@@ -10,7 +10,7 @@ The stream, on the recorder's stdout: frames of a 4-byte length and a `marshal`-
 delivered at once goes on in frames up to the one marked `last`, and reaches the caller as one
 list), then one ``("finished", outcome, deadlock)``. The recorder reads its stdin: a line ``stop`` stops the run;
 end of file (its caller is gone, however it died) stops the run too, which is then recorded to
-its end (``run_stopped``) before the recorder exits.
+its end (``run_stopped``) before the recorder exits, if that is quick (see `_stop_on_request`).
 """
 
 from __future__ import annotations
@@ -153,12 +153,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+ORPHANED_EXIT_S = 0.8  # with its caller gone, the recorder is gone this soon, finished or not
+
+
 def _stop_on_request(run: Run) -> None:
-    """Stop the run at a ``stop`` line, or when the caller is gone (end of file)."""
+    """Stop the run at a ``stop`` line, or when the caller is gone (end of file). Then nobody
+    waits for the recording: it is finished if that takes under `ORPHANED_EXIT_S` (it usually
+    does), else left cut short, which `recording.read_trace` reads as it is."""
     for line in sys.stdin:
         if line.strip() == "stop":
-            break
+            run.request_stop()
+            return
     run.request_stop()
+    time.sleep(ORPHANED_EXIT_S)
+    os._exit(1)
 
 
 if __name__ == "__main__":

@@ -61,9 +61,19 @@ def kill_group_when_parent_dies() -> None:
     a child still starting.)"""
     signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
     # Not in the children it forks (fork start method, pool workers, the manager's server): there,
-    # terminate() must end the child alone, as SIGTERM does by default.
-    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+    # terminate() must end the child alone, as SIGTERM does by default. SIGTERM stays blocked
+    # across the fork until the child has its default back, so one sent at once (main's exit
+    # killing a daemon it just started) is neither handled as the runner's nor lost.
+    term = {signal.SIGTERM}
+    os.register_at_fork(before=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, term),
+                        after_in_parent=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, term),
+                        after_in_child=_default_sigterm_in_child)
     die_with_parent(signal.SIGTERM)
+
+
+def _default_sigterm_in_child() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # a pending one ends the child now
 
 
 def kill_group(pgid: int) -> None:

@@ -56,8 +56,9 @@ from ipc.trace import Event  # noqa: E402
 TRANSPORTS = ("ring", "socket", "pipe")
 FRAME = struct.Struct("<ci")  # b"i" + the record's length: a marshal int
 BARRIER_TIMEOUT = 120.0
-# A typical event: what a traced Queue.put reports.
-KIND, OBJ, MSG, PREVIEW = "message_put", "queue@4711.1", "4711:123456", "123456"
+# A typical event: what a traced Queue.put of the int 123456 reports (the int is the detail: its
+# preview is made by the collector, see ipc.trace.shown).
+KIND, OBJ, MSG, SHOWN = "message_put", "queue@4711.1", "4711:123456", 123456
 
 
 def cpu_seconds():
@@ -124,7 +125,7 @@ def writer(transport, target, n, barrier, results):
     barrier.wait(BARRIER_TIMEOUT)
     t0, c0 = time.monotonic_ns(), time.thread_time_ns()
     for _ in range(n):
-        emit(KIND, OBJ, MSG, PREVIEW)
+        emit(KIND, OBJ, MSG, SHOWN)
     t1, c1 = time.monotonic_ns(), time.thread_time_ns()
     results.put((t0, t1, c1 - c0))
 

@@ -23,7 +23,9 @@ hands it, over that connection, the descriptor of its ring: 1 MiB of anonymous s
 one record, ``marshal.dumps((t_ns, kind, object, message, detail), 2)`` with the kind and the
 object as small numbers (each name is sent once per stream, in a record of its own), copied into
 the ring under a per-process lock and published by storing the new write position: no system
-call. Why:
+call. The hot paths send their detail as a cheaper stand-in that the collector turns into the
+dict it stands for; a payload that is a number travels as itself and the collector writes its
+preview (see `emit` and `shown`). Why:
 
 * **Nothing is lost on SIGKILL.** When ``emit`` returns, the record is in shared memory that the
   collector has mapped; it stays readable after the writer dies. Not in a user-space buffer or a
@@ -39,18 +41,20 @@ call. Why:
   (this module's previous transport) is a system call in the writer, and a wake-up of the
   collector whenever it was waiting; a pipe per process, the same; a shared FIFO would still
   need a socket per process to tell ends apart. `benchmarks/trace_transport.py`, all three
-  writing the same records (2026-11-21, 2 cores, another program using most of one):
+  writing the same records, a traced ``Queue.put`` of an int's (2026-11-21, 2 cores, load
+  average 0.1-0.8):
 
   ============  ==========  ====================  =======================
   1 writer      events/s    writer CPU per emit   collector CPU per event
   ============  ==========  ====================  =======================
-  ring          292,000     1.3 us                1.9 us
-  socket        169,000     2.5 us                3.0 us
-  pipe          187,000     2.4 us                2.6 us
+  ring          383,000     1.25 us               2.6 us
+  socket        298,000     2.5 us                3.3 us
+  pipe          326,000     2.2 us                3.0 us
   ============  ==========  ====================  =======================
 
-  (4 writers: 308,000, 145,000 and 178,000 events/s; 4 writers SIGKILLed right after their
-  100,000th emit returned: nothing lost, every stream reported ended.) The collector reads every
+  (4 writers: 394,000, 255,000 and 347,000 events/s; 4 writers SIGKILLed right after their
+  100,000th emit returned: nothing lost, every stream reported ended. The collector keeps every
+  event here, so its figure includes the garbage collector walking them.) The collector reads every
   ring once per millisecond while events flow and decodes each ring's batch as one marshal list
   (records padded with Nones to a count that is surely enough), far cheaper per event than frame
   by frame; when a look finds nothing it raises a flag in each ring and sleeps, and the first
@@ -71,14 +75,36 @@ has one: see `Collector._sleep`). A record larger than the ring goes in pieces i
 ring, its size announced in another header word. The collector numbers each stream's records
 1, 2, 3... as it reads them: that is ``seq``, so seq order is stream order by construction.
 
-What tracing still costs (callgrind, instructions): ``emit`` 9.4k (marshal 3.8k, the lock 1.1k,
-the clock 0.2k, copy, publish and flag 1.5k; the rest is the interpreter running ``emit``); the
-collector 8.0k per event (marshal 4k, building the Event, and the garbage collector walking the
-events kept: a tuple holding a dict is never untracked). A traced ``Queue.put`` costs 48k where
-an untraced one costs 37k (its feeder thread included), a traced get 30k against 19k. The
-producer is the bottleneck of a raw queue (two threads, one GIL), so ~0.76x of raw is the
-ceiling for traced queue throughput in pure Python even before the consumer's and the collector's
-share of two cores; getting near 0.85x would take ``emit`` (and the preview) written in C.
+What tracing still costs, measured with `benchmarks/ipc_overhead.py`'s Queue of ints (one
+producer process, one consumer process, the collector a thread of the parent; callgrind
+instructions per item, user space only):
+
+==================  =====  =======================  ===================
+                    raw    traced                   traced, before
+==================  =====  =======================  ===================
+producer            33.1k  45.6k                    47.0k
+consumer            16.9k  26.1k (no poll call)     28.9k (+ a poll)
+collector           --     8.7k per event (x2)      8.2k per event (x2)
+==================  =====  =======================  ===================
+
+``emit`` costs 7.7k for a number (the interpreter running it 2.5k, marshal 1.2k, global and
+name lookups 0.5k, allocations 0.4k, argument parsing of the lock and the copy 0.35k, the lock
+itself 0.15k); it was 9.4k with the preview's text in the record, plus 1.7k to make the preview.
+The collector's 8.7k is decoding the record, building the Event, its dict and texts (the repr of
+a number included), and, for events that are kept, the garbage collector walking them: a tuple
+holding a dict is never untracked, and in a small process that keeps 100,000 events the full
+collections walk each of them about five times: 1.1-1.7 us per item of the collector's ~4 us
+(``gc.freeze()`` would spare that, but it is process-wide: in the window's process it would stop
+reference cycles from ever being collected).
+
+In CPU time (same benchmark, load average 0.8-1.5): raw 6.9 us per item in the producer (its
+feeder thread ~5 us of it: pickling, the write, the GIL handed back and forth) and 4.2 in the
+consumer; traced 9.4, 5.2 and 4.1 in the collector, 18.6 in all. A raw queue is bound by its
+producer, and leaves part of the second core idle; a traced one keeps both cores busy with three
+processes, so its rate is bound by the sum: 18.6 / 2 us per item, ~0.7x of raw (measured
+0.67x). 0.85x would need that sum under ~16.4 us with the producer under ~8.2: the two ``emit``
+and the collector's two events at about half of what they cost in pure Python, i.e. ``emit``,
+the decoding and the Event building written in C (and no Event holding a dict).
 
 Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across processes). An operation
 that hands a message over is stamped at the moment it commits (``message_put`` before the item

@@ -222,10 +222,12 @@ FRAME_LARGE_SIZE = struct.Struct("!Q")
 def recv_rest(conn, head) -> bytes:
     """The message `conn.recv_bytes()` would return, its first bytes `head` read already: a
     4-byte big-endian size (-1: an 8-byte size follows), then the body. Raises as it would."""
-    (size,) = FRAME_SIZE.unpack(read_exactly(conn._handle, 4, head))
+    fd = conn._handle
+    (size,) = FRAME_SIZE.unpack(head if len(head) == 4 else read_exactly(fd, 4, head))
     if size == -1:
-        (size,) = FRAME_LARGE_SIZE.unpack(read_exactly(conn._handle, 8))
-    return read_exactly(conn._handle, size)
+        (size,) = FRAME_LARGE_SIZE.unpack(read_exactly(fd, 8))
+    body = os.read(fd, size) if size else b""  # a small message is all there: one read
+    return body if len(body) == size else read_exactly(fd, size, body)
 
 
 def read_exactly(fd: int, size: int, data=b"") -> bytes:

@@ -7,8 +7,8 @@ id (empty when untraced). ``0xFF`` can never start a pickle, so an untagged mess
 `multiprocessing` returns.
 
 What is reported (object = the pipe's ``trace_name``; ``detail["end"]`` = ``trace_end``):
-``send_blocked`` when the pipe is full, ``message_sent``, ``recv_blocked`` when nothing is there
-yet, ``message_received``, ``connection_closed``, and ``connection_error`` for every exception a
+``send_blocked`` when the pipe cannot take the whole message at once, ``message_sent``,
+``recv_blocked`` when nothing is there yet, ``message_received``, ``connection_closed``, and ``connection_error`` for every exception a
 send or receive raises (``OSError`` on a closed or one-way end, ``EOFError``, pickling errors...).
 """
 

@@ -204,3 +204,12 @@ def cut(lesson: Path, way: str, at: float, folder: Path) -> Cut:
     except Exception as exc:  # noqa: BLE001 - reported, and the test fails on it
         result.trace_error = f"{type(exc).__name__}: {exc}"
     return result
+
+
+def assert_nothing_left(result, at: float) -> None:
+    """What every way of cutting a run must leave: no process 1 s later, nothing in /dev/shm, a
+    trace that loads and holds events."""
+    assert result.alive_after_1s == [], f"processes left 1 s after the cut at {at:.2f} s: {result.left_commands}"
+    assert result.shm_left == [], "left in /dev/shm"
+    assert result.trace_error is None
+    assert result.events > 0

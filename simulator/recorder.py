@@ -90,10 +90,6 @@ class RecordedRun:
         self._proc.stdin.close()
         return self.outcome
 
-    def stop(self) -> str:
-        self.request_stop()
-        return self.wait()
-
     def _read(self, scenario_path: Path) -> None:
         stream = self._proc.stdout
         outcome = "failed"  # unless the recorder says otherwise before its stream ends

@@ -7,9 +7,16 @@ id (empty when untraced). ``0xFF`` can never start a pickle, so an untagged mess
 `multiprocessing` returns.
 
 What is reported (object = the pipe's ``trace_name``; ``detail["end"]`` = ``trace_end``):
-``send_blocked`` when the pipe cannot take the whole message at once, ``message_sent``,
-``recv_blocked`` when nothing is there yet, ``message_received``, ``connection_closed``, and ``connection_error`` for every exception a
-send or receive raises (``OSError`` on a closed or one-way end, ``EOFError``, pickling errors...).
+``send_called`` (with the message id) just before a message's first byte is written,
+``send_blocked`` when the pipe cannot take the whole message at once, ``message_sent`` once it is
+all written (stamped when the writing began), ``recv_blocked`` when nothing is there yet,
+``message_received``, ``connection_closed``, and ``connection_error`` for every exception a send
+or receive raises (``OSError`` on a closed or one-way end, ``EOFError``, pickling errors...).
+
+A sender killed between writing and ``message_sent`` has reported ``send_called``: a receive of
+that message is still explained, and if none comes the fold counts it lost with the sender. A
+receiver killed between reading and ``message_received`` leaves the message shown in flight until
+a later message of the same sender is received (a pipe is FIFO: it is then provably gone).
 """
 
 from __future__ import annotations
@@ -76,6 +83,9 @@ class Connection(mpc.Connection):
         if writable is None:
             writable = self._trace_writable = Readiness(self._handle, select.POLLOUT)
         chunks, total = _frame(mid, buf)
+        # Reported before the first byte is written: a receive of `mid` is then never of a
+        # message nobody reported sending, even if this process is killed before `message_sent`.
+        emit("send_called", self.trace_name, mid, detail)
         t_ns = time.monotonic_ns()  # before the bytes can reach the reader
         sent = writable.write_now(chunks)  # what fits now
         if sent < total:

@@ -8,9 +8,15 @@ What is reported (object = the queue's ``trace_name``):
 
 * ``put_blocked`` when a put cannot complete at once (the queue is full), then ``message_put``
   when it does, or ``put_failed`` (``Full``) when it gives up. ``message_put`` is reported just
-  before the item is handed to the queue, so it always precedes the matching ``message_got``.
+  before the item is handed to the queue (under the buffer's lock, so a process's puts on a queue
+  are reported in the order its feeder thread writes them), so it always precedes the matching
+  ``message_got``.
 * ``get_blocked`` when nothing can be read at once (or another reader holds the queue's read
-  lock), then ``message_got`` or ``get_failed`` (``Empty``).
+  lock), then ``message_got`` or ``get_failed`` (``Empty``). When the get found the pipe empty
+  while holding the read lock, its ``get_blocked`` (or the ``get_failed`` of a non-blocking get)
+  says so with ``"empty": True`` and is stamped just before it looked: every message written
+  before that moment had been read, and every reader that read one had stamped its
+  ``message_got`` already (it stamps before releasing the read lock).
 * ``task_done`` (with the unfinished count left), ``join_blocked`` / ``join_returned``,
   ``queue_closed``; ``put_failed`` from the feeder thread when an item could not be pickled.
 
@@ -158,14 +164,16 @@ class _TracedQueue(_Named):
             if not block or not self._sem.acquire(True, timeout):
                 emit("put_failed", name, mid, {"error": "Full", "preview": preview(obj)})
                 raise Full
-        emit("message_put", name, mid, shown(obj))
-        self._enqueue((mid, obj))
+        self._enqueue(mid, obj, shown(obj))
 
-    def _enqueue(self, item):
+    def _enqueue(self, mid, obj, what):
+        """Report `message_put` and hand the item to the feeder thread, under the buffer's lock:
+        so a process's puts on this queue are reported in the order its feeder writes them."""
         with self._notempty:
             if self._thread is None:
                 self._start_thread()
-            self._buffer.append(item)
+            emit("message_put", self.trace_name, mid, what)
+            self._buffer.append((mid, obj))
             self._notempty.notify()
 
     def get(self, block=True, timeout=None):
@@ -187,12 +195,13 @@ class _TracedQueue(_Named):
             readable = self._trace_readable
             if readable is None:
                 readable = self._trace_readable = Readiness(self._reader.fileno(), select.POLLIN)
+            t_empty = time.monotonic_ns()  # before the pipe can be found empty
             head = readable.read_now(4)  # the start of the next message, if there is one
             if head is None:
                 if not block:
-                    raise _get_failed(name)
+                    raise _get_failed(name, t_empty)
                 if not blocked:
-                    emit("get_blocked", name, None, {"timeout": timeout})
+                    emit("get_blocked", name, None, {"timeout": timeout, "empty": True}, t_ns=t_empty)
                 if deadline is not None and not self._poll(deadline - time.monotonic()):
                     raise _get_failed(name)
                 head = b""
@@ -247,8 +256,13 @@ def read_exactly(fd: int, size: int, data=b"") -> bytes:
     return data
 
 
-def _get_failed(name: str) -> type[Empty]:
-    emit("get_failed", name, None, {"error": "Empty"})
+def _get_failed(name: str, t_empty: int | None = None) -> type[Empty]:
+    """Report a get that failed with Empty; `t_empty`: the pipe was found empty, under the read
+    lock, at a moment after that time."""
+    if t_empty is None:
+        emit("get_failed", name, None, {"error": "Empty"})
+    else:
+        emit("get_failed", name, None, {"error": "Empty", "empty": True}, t_ns=t_empty)
     return Empty
 
 
@@ -270,11 +284,12 @@ class Queue(_TracedQueue, mpq.Queue):
 class JoinableQueue(_TracedQueue, mpq.JoinableQueue):
     """`multiprocessing.queues.JoinableQueue`, traced."""
 
-    def _enqueue(self, item):
+    def _enqueue(self, mid, obj, what):
         with self._notempty, self._cond:
             if self._thread is None:
                 self._start_thread()
-            self._buffer.append(item)
+            emit("message_put", self.trace_name, mid, what)
+            self._buffer.append((mid, obj))
             self._unfinished_tasks.release()
             self._notempty.notify()
 
@@ -350,10 +365,11 @@ class SimpleQueue(_Named, mpq.SimpleQueue):
             readable = self._trace_readable
             if readable is None:
                 readable = self._trace_readable = Readiness(self._reader.fileno(), select.POLLIN)
+            t_empty = time.monotonic_ns()
             head = readable.read_now(4)
             if head is None:
                 if not blocked:
-                    emit("get_blocked", name, None, {"timeout": None})
+                    emit("get_blocked", name, None, {"timeout": None, "empty": True}, t_ns=t_empty)
                 head = b""
             res = recv_rest(self._reader, head)
             t_ns = time.monotonic_ns()

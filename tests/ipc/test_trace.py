@@ -312,8 +312,38 @@ def test_one_way_pipe_refuses_to_send_on_its_receive_end(trace):
     trace.wait_for(lambda t: t.of("connection_closed"))
     error = trace.of("connection_error")[0]
     assert error.detail["error"] == "OSError" and error.detail["end"] == "1"
-    assert trace.kinds() == ["connection_error", "message_sent", "message_received",
+    assert trace.kinds() == ["connection_error", "send_called", "message_sent", "message_received",
                              "connection_closed"]
+
+
+def test_a_send_is_reported_before_its_first_byte_is_written(trace):
+    """send_called carries the id before the write, so a sender killed right after writing
+    (before message_sent) has still reported the message it was sending."""
+    a, b = ipc.Pipe()
+    a.send("x")
+    assert b.recv() == "x"
+    trace.wait_for(lambda t: t.of("message_received"))
+    called, sent, received = (trace.of(k)[0] for k in ("send_called", "message_sent", "message_received"))
+    assert called.message == sent.message == received.message
+    assert called.detail == sent.detail == {"end": "1", "preview": "'x'"}
+    assert called.t_ns <= sent.t_ns < received.t_ns
+
+
+def test_a_get_that_finds_the_queue_empty_says_so(trace):
+    """Stamped before it looked, under the read lock: every get stamped before it took its item
+    out before it looked."""
+    q = ipc.Queue()
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    q.put(1)
+    assert q.get() == 1
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.01)
+    trace.wait_for(lambda t: len(t.of("get_failed")) == 2)
+    nowait, blocked = trace.of("get_failed")[0], trace.of("get_blocked")[0]
+    assert nowait.detail == {"error": "Empty", "empty": True}
+    assert blocked.detail == {"timeout": 0.01, "empty": True}
+    assert trace.of("message_got")[0].t_ns < blocked.t_ns
 
 
 def test_recv_on_a_closed_peer_raises_eof(trace):

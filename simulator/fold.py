@@ -41,6 +41,19 @@ it and is working on it), ``queue`` / ``pipe`` (inside the channel), and, once s
 (held by a process that was killed, or dropped by a feeder thread). Settled messages are
 counted in `Snapshot.counts` rather than kept, so snapshots stay small for long runs.
 
+A process killed in the middle of an operation leaves only what it reported, and the fold
+settles its message from that, never by guessing:
+
+* a sender reports ``send_called`` before writing: killed before ``message_sent``, its message
+  is counted lost with it (kept in `Snapshot.unconfirmed`), unless a receive of it comes, which
+  shows it went through: then it is sent and received;
+* a getter reports after taking the item, and a killed putter's feeder thread loses what it had
+  not written: the message stays shown inside until a get shows it gone. A sender's messages
+  come out of a channel in the order it reported them, so one of them got settles as lost every
+  earlier one still shown inside (`_take_in_order`); and a get that found a queue's pipe empty
+  (``"empty": True``) settles as lost the messages still shown inside whose putter had ended
+  before it (`_found_empty`). Until then (or if no get comes) they are shown inside: some may be.
+
 Seeking: `Timeline` keeps a checkpoint every `CHECKPOINT_EVERY` events, so `state_at(t)`
 copies one checkpoint and applies at most that many events.
 """
@@ -201,7 +214,62 @@ def signal_meaning(code: int) -> str:
 def _lose_held(snap, p: ProcessState) -> None:
     held = snap.messages.get(p.holding) if p.holding else None
     if held is not None and held.where == "held":
+        if _sending(snap, held):  # it may have been written whole before the kill
+            snap.unconfirmed[held.id] = held
         _settle(snap, p.holding, "lost")
+
+
+def _sending(snap, msg: MessageState) -> bool:
+    """Whether `msg` is being sent into a pipe by its sender (``send_called``, no
+    ``message_sent`` yet)."""
+    ch = snap.channels.get(msg.channel)
+    return msg.where == "held" and msg.at == msg.source and ch is not None and ch.kind == "pipe"
+
+
+def _take_in_order(snap, ids: deque, mid: str) -> bool:
+    """Take `mid` out of a channel's ids (`_take`); the messages of the same sender still shown
+    ahead of it are provably gone, and are settled lost: a sender's messages go through a
+    channel in the order it reported them (one feeder thread per process and queue writes them
+    in order; a pipe is a byte stream), so one of them read means every earlier one was read
+    before it, by a process killed before it could report, or was never written (it was in
+    the buffer of a putter killed since, which loses it: then nothing later of that putter
+    can be read either, so this is the former)."""
+    if ids and ids[0] == mid:
+        ids.popleft()
+        return True
+    if mid not in ids:
+        return False
+    msg = snap.messages.get(mid)
+    source = msg.source if msg is not None else None
+    ahead = []
+    for other in ids:
+        if other == mid:
+            break
+        earlier = snap.messages.get(other)
+        if source is not None and earlier is not None and earlier.source == source:
+            ahead.append(other)
+    ids.remove(mid)
+    for other in ahead:
+        ids.remove(other)
+        _settle(snap, other, "lost")
+    return True
+
+
+def _found_empty(snap, e) -> None:
+    """A get found queue e.object's pipe empty (``"empty": True``) at a moment after e.t_ns:
+    every message written before then had been read, and each reader that reported it stamped
+    it before this. So the messages still shown inside whose putter had ended before this
+    (its feeder thread flushed, or killed with it) are gone: read by a process killed before
+    it could report, or never written. They are settled lost."""
+    ch = snap.channels.get(e.object)
+    if ch is None or not ch.contents or not (e.detail or {}).get("empty"):
+        return
+    for mid in list(ch.contents):
+        msg = snap.messages.get(mid)
+        putter = snap.processes.get(msg.source) if msg is not None else None
+        if putter is not None and putter.state in ENDED:
+            ch.contents.remove(mid)
+            _settle(snap, mid, "lost")
 
 
 # -- queues
@@ -252,6 +320,7 @@ def _put_failed(snap, e):
 def _get_blocked(snap, e):
     _done_with_held(snap, e)
     _set(snap, e.process, "blocked", e.t_ns, "get", e.object, _timeout(e))
+    _found_empty(snap, e)
 
 
 def _message_got(snap, e):
@@ -259,7 +328,7 @@ def _message_got(snap, e):
     ch = snap.channels.get(e.object)
     msg = snap.messages.get(e.message)
     if ch is not None and ch.contents:
-        _take(ch.contents, e.message)
+        _take_in_order(snap, ch.contents, e.message)
     source = msg.source if msg else "?"
     snap.messages[e.message] = MessageState(e.message, _preview(e), source, "held", e.process, e.object)
     snap.counts["got"] += 1
@@ -282,6 +351,7 @@ def _take(ids: deque, mid: str) -> bool:
 def _get_failed(snap, e):
     _done_with_held(snap, e)
     _set(snap, e.process, "running", e.t_ns)
+    _found_empty(snap, e)
 
 
 def _task_done(snap, e):
@@ -317,6 +387,14 @@ def _pipe(snap, name) -> ChannelState:
     return ch
 
 
+def _send_called(snap, e):
+    """The sender is about to write the message: it holds it until ``message_sent``."""
+    _set(snap, e.process, "running", e.t_ns)
+    _pipe(snap, e.object)
+    snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "held", e.process, e.object)
+    _hold(snap, e)
+
+
 def _send_blocked(snap, e):
     _set(snap, e.process, "blocked", e.t_ns, "send", e.object)
     snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "held", e.process, e.object)
@@ -338,9 +416,18 @@ def _recv_blocked(snap, e):
 def _message_received(snap, e):
     _set(snap, e.process, "running", e.t_ns)
     for ids in _pipe(snap, e.object).in_flight.values():
-        if _take(ids, e.message):
+        if _take_in_order(snap, ids, e.message):
             break
     msg = snap.messages.get(e.message)
+    if msg is None and e.message in snap.unconfirmed:  # counted lost with its killed sender
+        msg = snap.unconfirmed.pop(e.message)
+        snap.counts["lost"] -= 1
+        snap.counts["sent"] += 1
+    elif msg is not None and _sending(snap, msg):  # its sender was killed before message_sent
+        snap.counts["sent"] += 1
+        sender = snap.process(msg.at)
+        if sender.holding == e.message:
+            sender.holding = None
     source = msg.source if msg else "?"
     snap.messages[e.message] = MessageState(e.message, _preview(e), source, "held", e.process, e.object)
     snap.counts["received"] += 1
@@ -351,6 +438,11 @@ def _connection_error(snap, e):
     d = e.detail or {}
     p = _set(snap, e.process, "running", e.t_ns)
     p.error = f"{d.get('error')}: {d.get('reason', '')}".rstrip(": ")
+    held = snap.messages.get(p.holding) if p.holding else None
+    if str(d.get("op", "")).startswith("send") and held is not None and held.at == e.process \
+            and held.channel == e.object and _sending(snap, held):
+        _settle(snap, p.holding, "dropped")  # the send failed: it never went through
+        p.holding = None
 
 
 # -- main's steps and pauses
@@ -401,6 +493,7 @@ _HANDLERS = {
     "join_blocked": _join_blocked,
     "join_returned": _running,
     "queue_closed": _queue_closed,
+    "send_called": _send_called,
     "send_blocked": _send_blocked,
     "message_sent": _message_sent,
     "recv_blocked": _recv_blocked,

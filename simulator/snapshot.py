@@ -131,9 +131,12 @@ class Snapshot:
     shared: dict[str, SharedState] = field(default_factory=dict)  # dicts and lists
     manager: str | None = None  # the manager's server process, when the scenario uses one
     deadlock: list[str] | None = None  # the blocked processes, once a deadlock was detected
+    # Messages counted lost because their sender was killed while sending them (``send_called``
+    # reported, ``message_sent`` not): a receive of one shows it went through after all.
+    unconfirmed: dict[str, MessageState] = field(default_factory=dict)
 
     def copy(self) -> "Snapshot":
-        return Snapshot(
+        snap = Snapshot(
             self.t_ns, self.run,
             {k: replace(v) for k, v in self.processes.items()},
             {k: replace(v, contents=deque(v.contents),
@@ -145,6 +148,8 @@ class Snapshot:
             {k: replace(v) for k, v in self.shared.items()},
             self.manager, None if self.deadlock is None else list(self.deadlock),
         )
+        snap.unconfirmed = dict(self.unconfirmed)
+        return snap
 
     def process(self, name: str) -> ProcessState:
         if name not in self.processes:  # a process the scenario does not name (e.g. a pool worker)

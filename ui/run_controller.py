@@ -65,6 +65,8 @@ class RunController(QObject):
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
         self.frame_times: list[float] = []  # seconds spent in each tick (for the benchmark)
+        self._state_key: tuple | None = None  # what `_state` is the state of
+        self._state: Snapshot | None = None
 
     # -- queries
 
@@ -80,10 +82,14 @@ class RunController(QObject):
         return self.timeline.end_ns if self.timeline and len(self.timeline) else self.started_ns
 
     def state(self) -> Snapshot | None:
-        """The state at the playhead, for drawing (read it, never change it)."""
+        """The state at the playhead, for drawing (read it, never change it). Every panel that
+        draws a frame asks: the fold runs once per playhead and timeline."""
         if self.timeline is None:
             return None
-        return self.timeline.state_at(self.playhead, shared=True)
+        key = (self.timeline, len(self.timeline), self.playhead)  # (a timeline only grows)
+        if self._state_key != key:
+            self._state_key, self._state = key, self.timeline.state_at(self.playhead, shared=True)
+        return self._state
 
     def elapsed(self) -> float:
         return (self.playhead - self.started_ns) / 1e9

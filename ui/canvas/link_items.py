@@ -28,6 +28,8 @@ class LinkItem(QGraphicsPathItem):
         channel.links.append(self)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
+        # Static while a run is shown: repainted from a pixmap when the tokens above it move.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.update_path()
 
     def detach(self) -> None:

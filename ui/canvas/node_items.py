@@ -51,6 +51,7 @@ class NodeItem(QGraphicsObject):
         self.WIDTH = self._fit_width()
         self.links = []  # LinkItems attached to this node
         self.snapshot: Snapshot | None = None  # the run's state at the playhead, when showing a run
+        self._look: object = None  # what is drawn of the run (see `set_run`)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -77,9 +78,23 @@ class NodeItem(QGraphicsObject):
         return min(self.MAX_WIDTH, max(self.MIN_WIDTH, 56 + max(name, sub) + 16))
 
     def set_run(self, snap: Snapshot | None) -> None:
-        """Show the run's state at the playhead (None: back to the editor's look)."""
+        """Show the run's state at the playhead (None: back to the editor's look). The item is
+        repainted only when what it draws of the run changed (its `run_look`): a run with many
+        nodes changes a few of them a frame."""
         self.snapshot = snap
-        self.update()
+        look = self.run_look(snap) if snap is not None else None
+        if look != self._look:
+            self._look = look
+            self.prepare_run_look()
+            self.update()
+
+    def prepare_run_look(self) -> None:
+        """Called when the run's look changed, before the repaint (e.g. to change its bounds)."""
+
+    def run_look(self, snap: Snapshot) -> object:
+        """Everything `paint_run` and `run_accent` draw of `snap`, comparable with == (by
+        default, the state after how many events: repainted whenever anything happened)."""
+        return snap.events
 
     def body(self) -> QRectF:
         return QRectF(0, 0, self.WIDTH, self.HEIGHT)
@@ -228,13 +243,20 @@ class ProcessItem(NodeItem):
     def process_state(self) -> ProcessState | None:
         return self.snapshot.processes.get(self.node.id) if self.snapshot is not None else None
 
-    def set_run(self, snap: Snapshot | None) -> None:
-        p = snap.processes.get(self.node.id) if snap is not None else None
-        extent = self.badge(p, snap).extent if p is not None else QSizeF()
+    def prepare_run_look(self) -> None:
+        p = self.process_state()
+        extent = self.badge(p, self.snapshot).extent if p is not None else QSizeF()
         if extent != self._badge:
             self.prepareGeometryChange()
             self._badge = extent
-        super().set_run(snap)
+
+    def run_look(self, snap: Snapshot) -> object:
+        p = snap.processes.get(self.node.id)
+        if p is None:
+            return None
+        held = snap.messages.get(p.holding) if p.holding else None
+        shown = (held.source, held.preview) if held is not None and held.where == "held" else None
+        return p.state, state_text(p, snap), state_detail(p), shown
 
     def badge(self, p: ProcessState, snap: Snapshot) -> Badge:
         return badge_layout(p, snap, self.WIDTH + BADGE_OVERHANG, detail=True)
@@ -272,6 +294,11 @@ class QueueItem(NodeItem):
 
     def slots_rect(self) -> QRectF:
         return QRectF(12, self.HEIGHT - 26, self.WIDTH - 24, self.SLOT_H)
+
+    def run_look(self, snap: Snapshot) -> object:
+        ch = snap.channels.get(self.node.id)  # a message's source and preview never change
+        return None if ch is None else (len(ch.contents), tuple(islice(ch.contents, self.MAX_SLOTS)),
+                                        ch.unfinished)
 
     def paint_run(self, painter: QPainter, t: theme.Theme) -> None:
         ch = self.snapshot.channels.get(self.node.id)
@@ -382,6 +409,11 @@ class PipeItem(NodeItem):
             head.closeSubpath()
             painter.drawPath(head)
 
+
+    def run_look(self, snap: Snapshot) -> object:
+        ch = snap.channels.get(self.node.id)
+        return None if ch is None else tuple((end, len(ids), tuple(islice(ids, 4)))
+                                             for end, ids in sorted(ch.in_flight.items()))
 
     def paint_run(self, painter: QPainter, t: theme.Theme) -> None:
         ch = self.snapshot.channels.get(self.node.id)

@@ -28,6 +28,11 @@ class PoolItem(ProcessItem):
     def process_state(self):
         return None  # a pool is not a process; its workers are
 
+    def run_look(self, snap) -> object:
+        pool = snap.pools.get(self.node.id)
+        return None if pool is None else (pool.state, tuple(pool.workers), tuple(pool.running.items()),
+                                          len(pool.queued), len(pool.done), len(pool.failed))
+
     def run_accent(self) -> QColor | None:
         pool = self.snapshot.pools.get(self.node.id) if self.snapshot is not None else None
         if pool is None or pool.state == "not_started":
@@ -82,6 +87,11 @@ class SharedItem(NodeItem):
         painter.setBrush(t.slot)
         painter.drawRoundedRect(self.contents_rect(), 4, 4)
 
+    def run_look(self, snap) -> object:
+        shared = snap.shared.get(self.node.id)
+        return None if shared is None else (shared.contents, shared.writes, shared.reads,
+                                            shared.last_write and shared.last_write.process)
+
     def paint_run(self, painter: QPainter, t: theme.Theme) -> None:
         shared = self.snapshot.shared.get(self.node.id)
         if shared is None:
@@ -108,6 +118,10 @@ class LockItem(NodeItem):
 
     def subtitle(self) -> str:
         return "Manager().Lock()" if self.node.lock_type == "Manager.Lock" else "Lock()"
+
+    def run_look(self, snap) -> object:
+        lock = snap.locks.get(self.node.id)
+        return None if lock is None else (lock.holder, tuple(lock.waiters))
 
     def run_accent(self) -> QColor | None:
         lock = self.snapshot.locks.get(self.node.id) if self.snapshot is not None else None

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsObject
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
 from simulator.fold import MAIN, Snapshot, Timeline
 from simulator.scenario import Scenario
 
 from .. import theme
 from .node_items import BADGE_H, PipeItem, ProcessItem, QueueItem, paint_state_badge
-from .state_badges import draw_state_icon
+from .state_badges import draw_state_icon, state_text
 
 MOVE_NS = 300_000_000  # a message takes 0.3 s (of playhead time) to travel on screen
 FADE_NS = 900_000_000  # dropped and lost messages fade out over 0.9 s
@@ -35,7 +35,9 @@ class MainItem(QGraphicsObject):
         self.steps: list[str] = []
         self.default_steps = False
         self.snapshot: Snapshot | None = None
+        self._look: tuple | None = None  # what is drawn of the run (see `set_run`)
         self.setZValue(1)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # as the nodes
 
     def set_scenario(self, scenario: Scenario) -> None:
         self.prepareGeometryChange()
@@ -45,7 +47,11 @@ class MainItem(QGraphicsObject):
 
     def set_run(self, snapshot: Snapshot | None) -> None:
         self.snapshot = snapshot
-        self.update()
+        p = snapshot.processes.get(MAIN) if snapshot is not None else None
+        look = (p.state, p.step_index, state_text(p, snapshot)) if p is not None else None
+        if look != self._look:  # repainted only when what it shows changed
+            self._look = look
+            self.update()
 
     def height(self) -> float:
         return 58 + self.LINE * len(self.steps)

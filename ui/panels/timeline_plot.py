@@ -21,7 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics, QPalette, QPen
-from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QToolTip, QVBoxLayout
 
 from ui.panels.colors import STATE_COLORS, is_dark, process_color, state_label
 from ui.panels.follow import TimelinePanel
@@ -82,6 +82,9 @@ class TimelinePlot(TimelinePanel):
             plot.hideButtons()
             for name in ("left", "bottom"):
                 axis = plot.getAxis(name)
+                # Its picture is replayed slowly (labels, grid lines); the playhead moves every
+                # frame: repaint from a pixmap unless the axis itself changed.
+                axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 axis.setPen(self._text)
                 axis.setTextPen(self._text)
                 axis.setTickFont(font)
@@ -97,6 +100,9 @@ class TimelinePlot(TimelinePanel):
         self.lanes_plot.setLabel("bottom", "seconds since the run started")
         self.lanes_plot.invertY(True)
         self.lanes_plot.setMouseEnabled(y=False)
+        self.lanes_plot.enableAutoRange(x=False)  # the whole run, in steps (see `_follow`)
+        for plot in (self.depth_plot, self.lanes_plot):  # until the user pans or zooms
+            plot.vb.sigRangeChangedManually.connect(self._stop_following)
 
     # -- following the timeline
 
@@ -117,6 +123,8 @@ class TimelinePlot(TimelinePanel):
         self._legend_states: set[str] | None = None
         self._top = 0  # the most messages any channel held
         self._end: float | None = None
+        self._following = True  # the X range shows the whole run (see `_follow`)
+        self._right = 0.0  # where the X range ends while following
         self.playheads = [pg.InfiniteLine(angle=90, movable=False, pen=_pen(self._text, 2)) for _ in range(2)]
         for plot, line in zip((self.depth_plot, self.lanes_plot), self.playheads):
             line.setZValue(10)
@@ -232,6 +240,25 @@ class TimelinePlot(TimelinePanel):
         for channel, columns in self.depth.items():
             x, y = columns["x"][-1], columns["y"][-1]
             self._tails[channel].setData([x, max(end, x)], [y, y])
+        self._follow(end)
+
+    def _follow(self, end: float) -> None:
+        """Show the whole run, up to `end` seconds. While it is live the range grows a quarter at
+        a time, not every frame: the axes and the bars are redrawn only when it grows."""
+        if not self._following:
+            return
+        if not self.controller.live:
+            right = end
+        elif end > self._right:
+            right = end * 1.25
+        else:
+            return
+        if right != self._right:
+            self._right = right
+            self.lanes_plot.setXRange(0.0, max(right, 1e-3), padding=0.02)
+
+    def _stop_following(self, *_) -> None:
+        self._following = False
 
     def _update_legend(self) -> None:
         if self._states_seen == self._legend_states:

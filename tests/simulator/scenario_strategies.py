@@ -11,7 +11,8 @@ a second; a run that blocks for good is stopped by the deadlock watch.
 
 `account(scenario, events, final)` checks that every message put or sent is accounted for exactly once: got
 (or received) exactly once, still inside its channel in the final snapshot, or lost (by the
-feeder thread, or held by a process that was killed), and that nothing is got that was never put.
+feeder thread, held by a process that was killed, being sent by a sender that was killed, or
+shown gone by what a later get reported), and that nothing is got that was never put or sent.
 `benchmarks/accounting.py` and `test_accounting.py` share both.
 """
 
@@ -216,54 +217,44 @@ class Ledger:
     """Every message that entered a channel, sorted by where it ended; `problems` lists each
     message accounted for zero or several times, or inconsistently (empty when all is well)."""
 
-    messages: int = 0  # ids with a message_put or message_sent: delivered + in_channels + lost
+    messages: int = 0  # ids put or sent (or being sent): delivered + in_channels + lost
     delivered: int = 0  # got (or received) exactly once, by a process that was done with it
     in_channels: int = 0  # still inside their channel at the end
-    lost: int = 0  # got by a process killed while holding it, or lost by a feeder thread
-    dropped: int = 0  # puts that failed (Full): never entered a channel
-    unreported: int = 0  # received, but the sender was killed before reporting the send (KNOWN_GAP)
+    lost: int = 0  # got by a process killed while holding it, lost by a feeder thread, being
+    #                sent by a killed sender, or taken by a process killed before reporting it
+    dropped: int = 0  # puts that failed (Full), sends that raised: never entered a channel
     problems: list[str] = field(default_factory=list)
-
-
-KNOWN_GAP = """A known gap in ipc, not counted as a discrepancy: `ipc.connection.Connection`
-writes a message's bytes, then reports ``message_sent``; a sender killed in between (terminate(),
-main's exit killing a daemon, Stop) leaves a ``message_received`` whose send was never reported."""
-
-
-def unreported_sends(events: list[Event], final: Snapshot) -> set[str]:
-    """The messages received from a pipe that fall in `KNOWN_GAP`: the id is the one its sender
-    would issue next after the last it reported, and the sender was killed by a signal."""
-    issued: dict[str, int] = {}  # pid -> the highest message number it reported
-    names: dict[str, str] = {}  # pid -> process name
-    for e in events:
-        names[str(e.pid)] = e.process
-        if e.message and e.message.startswith(f"{e.pid}:"):
-            issued[str(e.pid)] = max(issued.get(str(e.pid), 0), int(e.message.split(":")[1]))
-    gap = set()
-    for e in events:
-        if e.kind != "message_received" or not e.message:
-            continue
-        pid, n = e.message.split(":")
-        sender = final.processes.get(names.get(pid, ""))
-        if sender is not None and sender.state in SIGNALLED and int(n) == issued.get(pid, 0) + 1:
-            gap.add(e.message)
-    return gap
 
 
 def settled_by_fold(scenario: Scenario, events: list[Event]) -> dict[str, str]:
     """How the fold settled each message (``delivered``, ``dropped``, ``lost``), found by folding
     the events one at a time and watching which messages leave `Snapshot.messages` as which
-    counter grows. A message settled twice, or by an event that grows two counters while
-    settling several messages, is reported as ``ambiguous``."""
+    counter grows. A message that leaves from inside a channel can only be lost (a get showed it
+    gone), which tells apart those an event settles as lost from the one it settles otherwise (a
+    get can do both: see `simulator.fold._take_in_order`). A message settled twice, or by an
+    event that settles several messages in a way these rules cannot tell, is reported as
+    ``ambiguous``; a message counted lost that comes back (received after all) is unsettled."""
     snap = initial_snapshot(scenario)
     settled: dict[str, str] = {}
     for e in events:
-        before, counts = set(snap.messages), dict(snap.counts)
+        before, counts = dict(snap.messages), dict(snap.counts)
         apply(snap, e)
-        gone = before - set(snap.messages)
+        for mid in snap.messages.keys() - before.keys():  # back: lost with its sender, then received
+            if settled.pop(mid, None) == "lost":
+                counts["lost"] -= 1
+        gone = before.keys() - snap.messages.keys()
         grew = {k: snap.counts[k] - counts[k] for k in SETTLED if snap.counts[k] != counts[k]}
         if not gone and not grew:
             continue
+        from_inside = {mid for mid in gone if before[mid].where in ("queue", "pipe")}
+        if from_inside and grew.get("lost", 0) >= len(from_inside):
+            for mid in from_inside:
+                settled[mid] = "ambiguous" if mid in settled else "lost"
+            gone -= from_inside
+            grew["lost"] -= len(from_inside)
+            grew = {k: n for k, n in grew.items() if n}
+            if not gone and not grew:
+                continue
         outcome = next(iter(grew)) if len(grew) == 1 and sum(grew.values()) == len(gone) else "ambiguous"
         for mid in gone:
             settled[mid] = "ambiguous" if mid in settled else outcome
@@ -276,23 +267,24 @@ def account(scenario: Scenario, events: list[Event], final: Snapshot) -> Ledger:
     ledger = Ledger()
     problem = ledger.problems.append
     entered: dict[str, Event] = {}
+    called: dict[str, Event] = {}  # send_called: the sends begun
     got: dict[str, Event] = {}
-    unreported = unreported_sends(events, final)
     feeder_lost: set[str] = set()
     for e in events:
         if e.kind in ("message_put", "message_sent"):
             if e.message in entered:
                 problem(f"{e.message}: put twice")
             entered[e.message] = e
+        elif e.kind == "send_called":
+            called[e.message] = e
         elif e.kind in ("message_got", "message_received"):
+            put = entered.get(e.message) or called.get(e.message)
             if e.message in got:
                 problem(f"{e.message}: got twice (by {got[e.message].process} and {e.process})")
-            elif e.message in unreported:
-                ledger.unreported += 1
-            elif e.message not in entered:
+            elif put is None:
                 problem(f"{e.message}: got by {e.process} but never put (or got before it was put)")
-            elif entered[e.message].object != e.object:
-                problem(f"{e.message}: put on {entered[e.message].object}, got from {e.object}")
+            elif put.object != e.object:
+                problem(f"{e.message}: put on {put.object}, got from {e.object}")
             got[e.message] = e
         elif e.kind == "put_failed":
             if (e.detail or {}).get("lost"):
@@ -307,6 +299,21 @@ def account(scenario: Scenario, events: list[Event], final: Snapshot) -> Ledger:
             inside[mid] += 1
             where[mid] = ch.name
     settled = settled_by_fold(scenario, events)
+    killed = any(p.state in KILLED for p in final.processes.values())
+    for mid, call in called.items():
+        if mid in entered:
+            continue
+        if mid in got:  # its sender was killed after writing it: the receipt confirms the send
+            entered[mid] = call
+            continue
+        outcome, sender = settled.get(mid), final.processes[call.process]
+        if outcome == "dropped":
+            ledger.dropped += 1
+        elif outcome == "lost" and sender.state in KILLED and not inside[mid]:
+            ledger.messages += 1
+            ledger.lost += 1
+        else:
+            problem(f"{mid}: sent by {call.process} ({sender.state}), never confirmed, then {outcome}")
 
     for mid, put in entered.items():
         ledger.messages += 1
@@ -327,6 +334,11 @@ def account(scenario: Scenario, events: list[Event], final: Snapshot) -> Ledger:
             ledger.lost += 1
             if in_channel or outcome != "lost":
                 problem(f"{mid}: lost by the feeder thread, yet {outcome or 'inside ' + where.get(mid, '?')}")
+        elif outcome == "lost" and not in_channel:
+            # shown gone by a later get (see simulator.fold._take_in_order and _found_empty)
+            ledger.lost += 1
+            if not killed:
+                problem(f"{mid}: put by {put.process} on {put.object}, lost, but no process was killed")
         elif in_channel:
             ledger.in_channels += 1
             if where[mid] != put.object:

@@ -110,8 +110,14 @@ Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across proce
 that hands a message over is stamped at the moment it commits (``message_put`` before the item
 enters the queue, ``message_got`` before the slot it freed can be taken, ``message_sent`` before
 the bytes are written), so across processes a message's put always sorts before its get and a
-queue never appears to hold more than its ``maxsize``. The collector delivers events in arrival
-order; sort by ``(t_ns, pid, seq)`` where order across processes matters.
+queue never appears to hold more than its ``maxsize``. Some reports come after their effect (a
+get or receive reports once it has the bytes, ``message_sent`` once they are written), so a
+process killed in between leaves an effect unreported; what is reported before it makes that
+deducible: ``send_called`` names the message before its first byte is written, a process's puts
+on a queue are reported in the order its feeder thread writes them, and a get that finds the
+queue empty says so (``"empty": True``), stamped before it looked (see `simulator.fold`). The
+collector delivers events in arrival order; sort by ``(t_ns, pid, seq)`` where order across
+processes matters.
 """
 
 from __future__ import annotations

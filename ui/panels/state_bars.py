@@ -117,20 +117,26 @@ class StateBars(pg.GraphicsObject):
 
     def _paths(self, pixel: float, left: float, right: float) -> list[tuple[QColor, QPainterPath]]:
         """The bars in view, spans merged to whole pixels, as one path per state."""
-        bars: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {}
+        pieces, lanes, states = [], [], []  # per group of spans: (x0, x1), its lane, its state
         for (lane, state), columns in self.spans.items():
             x0, x1 = columns["x0"], columns["x1"]
             lo, hi = np.searchsorted(x1, left), np.searchsorted(x0, right, side="right")
             if hi > lo:
-                bars.setdefault(state, []).append((*_merge(x0[lo:hi], x1[lo:hi], pixel), lane))
+                pieces.append((x0[lo:hi], x1[lo:hi]))
+                lanes.append(lane)
+                states.append(state)
         for lane, (state, x0) in self.open.items():
-            merged = _merge(np.array([x0]), np.array([max(self.end, x0)]), pixel)
-            bars.setdefault(state, []).append((*merged, lane))
-        paths = []
-        for state in self.colors:  # in the legend's order: later states paint over earlier ones
-            if state in bars:
-                paths.append((self.colors[state], _rects_path(bars[state])))
-        return paths
+            pieces.append((np.array([x0]), np.array([max(self.end, x0)])))
+            lanes.append(lane)
+            states.append(state)
+        if not pieces:
+            return []
+        x0, x1, group = _merge(pieces, pixel)
+        lane = np.array(lanes, dtype=float)[group]
+        state_of = np.array(states)[group]
+        return [(color, _rects_path(x0[mine], x1[mine], lane[mine]))
+                for state, color in self.colors.items()  # the legend's order: later states paint over
+                if (mine := state_of == state).any()]
 
 
 def _cosmetic(color: QColor) -> QPen:
@@ -139,20 +145,22 @@ def _cosmetic(color: QColor) -> QPen:
     return pen
 
 
-def _merge(x0: np.ndarray, x1: np.ndarray, pixel: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted, disjoint spans snapped out to whole pixels (each at least one wide) and merged
-    where they touch."""
-    a = np.floor(x0 / pixel)
-    b = np.maximum.accumulate(np.maximum(np.ceil(x1 / pixel), a + 1))
+def _merge(pieces: list[tuple[np.ndarray, np.ndarray]], pixel: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Groups of sorted, disjoint spans (x0, x1), all at once: each span snapped out to whole
+    pixels (at least one wide), and merged with the next ones of its group where they touch.
+    Returns the merged spans' x0, x1 and group number."""
+    group = np.repeat(np.arange(len(pieces)), [len(x0) for x0, _ in pieces])
+    a = np.floor(np.concatenate([x0 for x0, _ in pieces]) / pixel)
+    b = np.maximum(np.ceil(np.concatenate([x1 for _, x1 in pieces]) / pixel), a + 1)
+    shift = (b.max() - a.min() + 2) * group  # each group starts past the end of the one before
+    a += shift
+    b = np.maximum.accumulate(b + shift)
     starts = np.flatnonzero(np.r_[True, a[1:] > b[:-1]])
     ends = np.r_[starts[1:] - 1, len(a) - 1]
-    return a[starts] * pixel, b[ends] * pixel
+    return (a[starts] - shift[starts]) * pixel, (b[ends] - shift[ends]) * pixel, group[starts]
 
 
-def _rects_path(bars: list[tuple[np.ndarray, np.ndarray, int]]) -> QPainterPath:
-    x0 = np.concatenate([b[0] for b in bars])
-    x1 = np.concatenate([b[1] for b in bars])
-    lane = np.concatenate([np.full(len(b[0]), b[2], dtype=float) for b in bars])
+def _rects_path(x0: np.ndarray, x1: np.ndarray, lane: np.ndarray) -> QPainterPath:
     xs = np.stack([x0, x1, x1, x0, x0], axis=1).ravel()
     ys = np.stack([lane - BAR, lane - BAR, lane + BAR, lane + BAR, lane - BAR], axis=1).ravel()
     connect = np.tile([True, True, True, True, False], len(x0))

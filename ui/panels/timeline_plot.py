@@ -122,6 +122,8 @@ class TimelinePlot(TimelinePanel):
         self._states_seen: set[str] = set()
         self._legend_states: set[str] | None = None
         self._top = 0  # the most messages any channel held
+        self._ceiling = -1  # the top of the depth plot's Y range (see `_scale_depth`)
+        self._scale_depth()
         self._end: float | None = None
         self._following = True  # the X range shows the whole run (see `_follow`)
         self._right = 0.0  # where the X range ends while following
@@ -171,7 +173,7 @@ class TimelinePlot(TimelinePanel):
             self._stale.add(channel)
             self._top = max(self._top, max(depths))
         if leveled:
-            self.depth_plot.getAxis("left").setTickSpacing(*((1, 1) if self._top <= 10 else ()))
+            self._scale_depth()
         self._update_legend()
         self._end = None  # the open spans and the curves' tails move on at the next frame
 
@@ -256,6 +258,16 @@ class TimelinePlot(TimelinePanel):
         if right != self._right:
             self._right = right
             self.lanes_plot.setXRange(0.0, max(right, 1e-3), padding=0.02)
+
+    def _scale_depth(self) -> None:
+        """The depth plot's Y range: up to the most messages a channel held, in whole numbers
+        while there are few; beyond ten it grows a quarter at a time, so that its axis and grid
+        are redrawn only when it grows (a flood fills a queue by thousands a second)."""
+        if self._top <= self._ceiling:
+            return
+        self._ceiling = self._top if self._top <= 10 else int(self._top * 1.25)
+        self.depth_plot.getAxis("left").setTickSpacing(*((1, 1) if self._ceiling <= 10 else ()))
+        self.depth_plot.setYRange(0, max(self._ceiling, 1))
 
     def _stop_following(self, *_) -> None:
         self._following = False

@@ -54,22 +54,23 @@ settles its message from that, never by guessing:
   (``"empty": True``) settles as lost the messages still shown inside whose putter had ended
   before it (`_found_empty`). Until then (or if no get comes) they are shown inside: some may be.
 
-Seeking: `Timeline` keeps a checkpoint every `CHECKPOINT_EVERY` events, so `state_at(t)`
-copies one checkpoint and applies at most that many events.
+Seeking: `Timeline` keeps a checkpoint (a copy of the state) every `CHECKPOINT_EVERY` events,
+or every as many events as there are messages unsettled, when there are more (a copy costs about
+that much: so checkpoints cost at most about one message copied per event, however deep the
+queues), and `state_at(t)` copies one checkpoint and applies the events after it.
 """
 
 from __future__ import annotations
 
 import bisect
 import signal
-from collections import deque
 
 from ipc.trace import Event
 
 from .deadlock import deadlock  # noqa: F401  (part of the fold's interface)
 from .fold_objects import OBJECT_HANDLERS, ended_with_objects
 from .scenario import JOINABLE, Scenario
-from .snapshot import (ENDED, MAIN, Access, ChannelState, LockState, MessageState,  # noqa: F401
+from .snapshot import (ENDED, MAIN, Access, ChannelState, Contents, LockState, MessageState,  # noqa: F401
                        PoolState, ProcessState, SharedState, Snapshot, initial_snapshot, set_state)
 
 CHECKPOINT_EVERY = 2048
@@ -226,32 +227,20 @@ def _sending(snap, msg: MessageState) -> bool:
     return msg.where == "held" and msg.at == msg.source and ch is not None and ch.kind == "pipe"
 
 
-def _take_in_order(snap, ids: deque, mid: str) -> bool:
-    """Take `mid` out of a channel's ids (`_take`); the messages of the same sender still shown
-    ahead of it are provably gone, and are settled lost: a sender's messages go through a
-    channel in the order it reported them (one feeder thread per process and queue writes them
-    in order; a pipe is a byte stream), so one of them read means every earlier one was read
-    before it, by a process killed before it could report, or was never written (it was in
-    the buffer of a putter killed since, which loses it: then nothing later of that putter
-    can be read either, so this is the former)."""
-    if ids and ids[0] == mid:
-        ids.popleft()
-        return True
+def _take_in_order(snap, ids: Contents, mid: str) -> bool:
+    """Take `mid` out of a channel's ids; the messages of the same sender still shown ahead of it
+    are provably gone, and are settled lost: a sender's messages go through a channel in the
+    order it reported them (one feeder thread per process and queue writes them in order; a
+    pipe is a byte stream), so one of them read means every earlier one was read before it, by
+    a process killed before it could report, or was never written (it was in the buffer of a
+    putter killed since, which loses it: then nothing later of that putter can be read either,
+    so this is the former)."""
     if mid not in ids:
         return False
-    msg = snap.messages.get(mid)
-    source = msg.source if msg is not None else None
-    ahead = []
-    for other in ids:
-        if other == mid:
-            break
-        earlier = snap.messages.get(other)
-        if source is not None and earlier is not None and earlier.source == source:
-            ahead.append(other)
-    ids.remove(mid)
-    for other in ahead:
+    for other in ids.before(mid):
         ids.remove(other)
         _settle(snap, other, "lost")
+    ids.remove(mid)
     return True
 
 
@@ -264,12 +253,12 @@ def _found_empty(snap, e) -> None:
     ch = snap.channels.get(e.object)
     if ch is None or not ch.contents or not (e.detail or {}).get("empty"):
         return
-    for mid in list(ch.contents):
-        msg = snap.messages.get(mid)
-        putter = snap.processes.get(msg.source) if msg is not None else None
+    for sender in ch.contents.senders():
+        putter = snap.processes.get(sender)
         if putter is not None and putter.state in ENDED:
-            ch.contents.remove(mid)
-            _settle(snap, mid, "lost")
+            for mid in ch.contents.of(sender):
+                ch.contents.remove(mid)
+                _settle(snap, mid, "lost")
 
 
 # -- queues
@@ -286,7 +275,7 @@ def _message_put(snap, e):
     ch = snap.channels.get(e.object)
     if ch is None:
         ch = snap.channels[e.object] = ChannelState(e.object, "queue")
-    ch.contents.append(e.message)
+    ch.contents.append(e.message, e.process)
     if ch.queue_type in JOINABLE:
         ch.unfinished += 1
     _entered(snap, e, "queue", "put")
@@ -327,25 +316,12 @@ def _message_got(snap, e):
     _set(snap, e.process, "running", e.t_ns)
     ch = snap.channels.get(e.object)
     msg = snap.messages.get(e.message)
-    if ch is not None and ch.contents:
+    if ch is not None:
         _take_in_order(snap, ch.contents, e.message)
     source = msg.source if msg else "?"
     snap.messages[e.message] = MessageState(e.message, _preview(e), source, "held", e.process, e.object)
     snap.counts["got"] += 1
     _hold(snap, e)
-
-
-def _take(ids: deque, mid: str) -> bool:
-    """Remove `mid` from a channel's ids: in O(1) when it is the oldest, as FIFO order makes
-    it almost always."""
-    if ids and ids[0] == mid:
-        ids.popleft()
-        return True
-    try:
-        ids.remove(mid)
-        return True
-    except ValueError:
-        return False
 
 
 def _get_failed(snap, e):
@@ -383,7 +359,7 @@ def _queue_closed(snap, e):
 def _pipe(snap, name) -> ChannelState:
     ch = snap.channels.get(name)
     if ch is None:
-        ch = snap.channels[name] = ChannelState(name, "pipe", in_flight={"1": deque(), "2": deque()})
+        ch = snap.channels[name] = ChannelState(name, "pipe", in_flight={"1": Contents(), "2": Contents()})
     return ch
 
 
@@ -404,7 +380,7 @@ def _send_blocked(snap, e):
 def _message_sent(snap, e):
     _set(snap, e.process, "running", e.t_ns)
     end = str((e.detail or {}).get("end"))
-    _pipe(snap, e.object).in_flight.setdefault(end, deque()).append(e.message)
+    _pipe(snap, e.object).in_flight.setdefault(end, Contents()).append(e.message, e.process)
     _entered(snap, e, "pipe", "sent")
 
 
@@ -529,7 +505,8 @@ class Timeline:
         self.scenario = scenario
         self.events: list[Event] = []
         self._times: list[int] = []
-        self._checkpoints: list[Snapshot] = [initial_snapshot(scenario)]  # [k]: after k*N events
+        self._checkpoints: list[Snapshot] = [initial_snapshot(scenario)]  # by their `events`
+        self._checkpoint_at: list[int] = [0]  # how many events each checkpoint comes after
         self._head = self._checkpoints[0].copy()  # the state after every event so far
         self.extend(list(events))
 
@@ -557,23 +534,25 @@ class Timeline:
             tail.sort()
             self.events[first:] = tail
             self._times[first:] = [e.t_ns for e in tail]
-            del self._checkpoints[first // CHECKPOINT_EVERY + 1:]
-            self._head = self._state_after(len(self._checkpoints) * CHECKPOINT_EVERY - CHECKPOINT_EVERY)
+            k = bisect.bisect_right(self._checkpoint_at, first)  # those after at most `first` stay
+            del self._checkpoints[k:], self._checkpoint_at[k:]
+            self._head = self._checkpoints[-1].copy()
             first = self._head.events
         else:
             self.events.extend(events)
             self._times.extend(e.t_ns for e in events)
-        head = self._head
+        head, at = self._head, self._checkpoint_at
         for i in range(first, len(self.events)):
             apply(head, self.events[i])
-            if (i + 1) % CHECKPOINT_EVERY == 0:
+            if i + 1 - at[-1] >= CHECKPOINT_EVERY and i + 1 - at[-1] >= len(head.messages):
                 self._checkpoints.append(head.copy())
+                at.append(i + 1)
 
     def _state_after(self, n: int) -> Snapshot:
         """The state after the first `n` events."""
-        k = min(n // CHECKPOINT_EVERY, len(self._checkpoints) - 1)
+        k = bisect.bisect_right(self._checkpoint_at, n) - 1
         snap = self._checkpoints[k].copy()
-        for e in self.events[k * CHECKPOINT_EVERY:n]:
+        for e in self.events[self._checkpoint_at[k]:n]:
             apply(snap, e)
         return snap
 

@@ -5,7 +5,8 @@ for what the states mean; `simulator.deadlock` reads a snapshot to tell whether 
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -42,14 +43,79 @@ class ProcessState:
         return self.state not in ENDED and self.state != "not_started"
 
 
+class Contents:
+    """The messages inside a channel (or going one way through a pipe), in the order they went
+    in: their ids, each with its sender. Taking any one out is O(1) (senders interleave, so a
+    get often takes one that is not the oldest), and so is finding the same sender's messages
+    that went in before it (see `fold._take_in_order`)."""
+
+    __slots__ = ("_sender", "_by_sender")
+
+    def __init__(self):
+        self._sender: OrderedDict[str, str] = OrderedDict()  # id -> its sender, oldest first
+        self._by_sender: dict[str, OrderedDict[str, None]] = {}  # sender -> its ids, oldest first
+
+    def __len__(self) -> int:
+        return len(self._sender)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sender)
+
+    def __contains__(self, mid: str) -> bool:
+        return mid in self._sender
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Contents) and self._sender == other._sender  # (in order)
+
+    def __repr__(self) -> str:
+        return f"Contents({list(self._sender)})"
+
+    def append(self, mid: str, sender: str) -> None:
+        self._sender[mid] = sender
+        mine = self._by_sender.get(sender)
+        if mine is None:
+            mine = self._by_sender[sender] = OrderedDict()
+        mine[mid] = None
+
+    def remove(self, mid: str) -> bool:
+        """Take `mid` out; False if it was not inside."""
+        sender = self._sender.pop(mid, None)
+        if sender is None:
+            return False
+        del self._by_sender[sender][mid]
+        return True
+
+    def before(self, mid: str) -> list[str]:
+        """The ids its sender put in before `mid`, still inside (`mid` must be inside)."""
+        ahead = []
+        for other in self._by_sender[self._sender[mid]]:
+            if other == mid:
+                return ahead
+            ahead.append(other)
+        return ahead
+
+    def senders(self) -> list[str]:
+        return [sender for sender, mine in self._by_sender.items() if mine]
+
+    def of(self, sender: str) -> list[str]:
+        """`sender`'s ids inside, oldest first."""
+        return list(self._by_sender.get(sender, ()))
+
+    def copy(self) -> "Contents":
+        new = Contents.__new__(Contents)
+        new._sender = self._sender.copy()
+        new._by_sender = {sender: mine.copy() for sender, mine in self._by_sender.items() if mine}
+        return new
+
+
 @dataclass
 class ChannelState:
     name: str
     kind: str  # "queue" or "pipe"
     queue_type: str | None = None
     maxsize: int = 0
-    contents: deque[str] = field(default_factory=deque)  # queue: message ids, oldest first
-    in_flight: dict[str, deque[str]] = field(default_factory=dict)  # pipe: sending end -> ids
+    contents: Contents = field(default_factory=Contents)  # queue: its messages, oldest first
+    in_flight: dict[str, Contents] = field(default_factory=dict)  # pipe: sending end -> its messages
     unfinished: int = 0  # JoinableQueue: puts not yet matched by task_done()
     closed: bool = False
 
@@ -139,8 +205,8 @@ class Snapshot:
         snap = Snapshot(
             self.t_ns, self.run,
             {k: replace(v) for k, v in self.processes.items()},
-            {k: replace(v, contents=deque(v.contents),
-                        in_flight={e: deque(ids) for e, ids in v.in_flight.items()})
+            {k: replace(v, contents=v.contents.copy(),
+                        in_flight={e: ids.copy() for e, ids in v.in_flight.items()})
              for k, v in self.channels.items()},
             dict(self.messages), dict(self.counts), self.events,
             {k: v.copy() for k, v in self.pools.items()},
@@ -167,7 +233,7 @@ def initial_snapshot(scenario: Scenario, t_ns: int = 0) -> Snapshot:
         snap.processes[snap.manager] = ProcessState(snap.manager, role="manager")
     for node in scenario.channels():
         if node.kind == "pipe":
-            snap.channels[node.id] = ChannelState(node.id, "pipe", in_flight={"1": deque(), "2": deque()})
+            snap.channels[node.id] = ChannelState(node.id, "pipe", in_flight={"1": Contents(), "2": Contents()})
         else:
             snap.channels[node.id] = ChannelState(node.id, "queue", node.queue_type, node.maxsize)
     for node in scenario.pools():

@@ -508,7 +508,19 @@ class Timeline:
         self._checkpoints: list[Snapshot] = [initial_snapshot(scenario)]  # by their `events`
         self._checkpoint_at: list[int] = [0]  # how many events each checkpoint comes after
         self._head = self._checkpoints[0].copy()  # the state after every event so far
+        self._listeners: list = []  # see `listen`
         self.extend(list(events))
+
+    def listen(self, listener) -> None:
+        """Have `listener` see the fold event by event, from the first event on, without folding
+        again: ``listener.applied(snapshot, event, i)`` after event `i` was folded into
+        `snapshot` (read it, never change it), and ``listener.rewound(i)`` when events from `i`
+        on are folded again (a late event was sorted in among them)."""
+        snap = self._checkpoints[0].copy()
+        for i, e in enumerate(self.events):  # what it missed
+            apply(snap, e)
+            listener.applied(snap, e, i)
+        self._listeners.append(listener)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -538,12 +550,17 @@ class Timeline:
             del self._checkpoints[k:], self._checkpoint_at[k:]
             self._head = self._checkpoints[-1].copy()
             first = self._head.events
+            for listener in self._listeners:
+                listener.rewound(first)
         else:
             self.events.extend(events)
             self._times.extend(e.t_ns for e in events)
-        head, at = self._head, self._checkpoint_at
+        head, at, listeners = self._head, self._checkpoint_at, self._listeners
         for i in range(first, len(self.events)):
-            apply(head, self.events[i])
+            e = self.events[i]
+            apply(head, e)
+            for listener in listeners:
+                listener.applied(head, e, i)
             if i + 1 - at[-1] >= CHECKPOINT_EVERY and i + 1 - at[-1] >= len(head.messages):
                 self._checkpoints.append(head.copy())
                 at.append(i + 1)

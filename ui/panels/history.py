@@ -1,9 +1,9 @@
 """What the timeline plot draws: each process's state changes and each channel's depth over a run.
 
-Derived with the fold itself (`simulator.fold.apply` on a snapshot of its own), event by event as
-they arrive, so a state here means exactly `ProcessState.state` (with its `op` and `waits_on`)
-and a depth means `ChannelState.depth()`: messages put and not yet got (queues), sent and not
-yet received (pipes). No Qt here.
+Derived from the timeline's own fold (`Timeline.listen`), event by event as it folds them, so a
+state here means exactly `ProcessState.state` (with its `op` and `waits_on`) and a depth means
+`ChannelState.depth()`: messages put and not yet got (queues), sent and not yet received
+(pipes). No Qt here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from ipc.trace import Event
-from simulator.fold import Timeline, apply
+from simulator.fold import Snapshot, Timeline
 
 # The kinds after which a channel's depth may have changed.
 DEPTH_KINDS = frozenset({"message_put", "message_got", "put_failed", "message_sent", "message_received"})
@@ -48,63 +48,73 @@ class Level(NamedTuple):
     index: int
 
 
+_new_change = Change._make
+
+
 class RunHistory:
     """Each process's state changes (`changes`, in lane order: main first, then the scenario's
-    processes, then any other that appears) and each channel's depth levels (`levels`)."""
+    processes, then any other that appears) and each channel's depth levels (`levels`), kept
+    up to date by the timeline it listens to; `take_new` tells what is new since it was last
+    called."""
 
     def __init__(self, timeline: Timeline, started_ns: int):
         snap = timeline.state_after(0)
-        self._snap = snap
         self.changes: dict[str, list[Change]] = {
             name: [Change(started_ns, p.state, p.op, p.waits_on, -1)] for name, p in snap.processes.items()}
         self.levels: dict[str, list[Level]] = {name: [Level(started_ns, 0, -1)] for name in snap.channels}
+        self._taken_changes = {name: 0 for name in self.changes}  # how many `take_new` handed out
+        self._taken_levels = {name: 0 for name in self.levels}
+        self._cut: int | None = None  # the first event whose entries were withdrawn since then
+        timeline.listen(self)
 
-    def feed(self, events: list[Event], first: int) -> tuple[dict[str, int], dict[str, int]]:
-        """Fold in `events[first:]`. Returns where the new entries start: for each process whose
-        state changed, the position of its first new change in `changes[process]`; for each
-        channel whose depth changed, that of its first new level in `levels[channel]`."""
-        snap, changes, levels = self._snap, self.changes, self.levels
-        changes_before = {name: len(history) for name, history in changes.items()}
-        levels_before = {name: len(history) for name, history in levels.items()}
-        processes, channels = snap.processes, snap.channels
-        new_change = Change._make
-        for i in range(first, len(events)):
-            e = events[i]
-            apply(snap, e)
-            kind, process, obj = e.kind, e.process, e.object
-            if kind in _EVERY_PROCESS:
-                names = list(processes)
-            elif obj is None or obj == process or obj not in processes:
-                names = (process,)
-            else:
-                names = (process, obj)
-            for name in names:
-                p = processes.get(name)
-                if p is None:
+    def applied(self, snap: Snapshot, e: Event, i: int) -> None:
+        """Event number `i` was folded into `snap` (see `Timeline.listen`)."""
+        processes, changes = snap.processes, self.changes
+        kind, process, obj = e.kind, e.process, e.object
+        if kind in _EVERY_PROCESS:
+            names = list(processes)
+        elif obj is None or obj == process or obj not in processes:
+            names = (process,)
+        else:
+            names = (process, obj)
+        for name in names:
+            p = processes.get(name)
+            if p is None:
+                continue
+            state, op, waits_on = p.state, p.op, p.waits_on
+            history = changes.get(name)
+            if history is None:
+                history = changes[name] = []
+            elif history:
+                last = history[-1]
+                if last.state == state and last.op == op and last.waits_on == waits_on:
                     continue
-                state, op, waits_on = p.state, p.op, p.waits_on
-                history = changes.get(name)
-                if history is None:
-                    history = changes[name] = []
-                elif history:
-                    last = history[-1]
-                    if last.state == state and last.op == op and last.waits_on == waits_on:
-                        continue
-                history.append(new_change((e.t_ns, state, op, waits_on, i)))
-            if kind in DEPTH_KINDS:
-                for name in (obj,) if obj in channels else list(channels):  # a lost item names none
-                    depth = channels[name].depth()
-                    history = levels.setdefault(name, [])
-                    if not history or history[-1].depth != depth:
-                        history.append(Level(e.t_ns, depth, i))
-        return _grown(changes, changes_before), _grown(levels, levels_before)
+            history.append(_new_change((e.t_ns, state, op, waits_on, i)))
+        if kind in DEPTH_KINDS:
+            channels = snap.channels
+            for name in (obj,) if obj in channels else list(channels):  # a lost item names none
+                depth = channels[name].depth()
+                history = self.levels.setdefault(name, [])
+                if not history or history[-1].depth != depth:
+                    history.append(Level(e.t_ns, depth, i))
 
-    def rewind(self, timeline: Timeline, first: int) -> None:
-        """Forget what events from index `first` on did (a late event is being sorted in there)."""
-        self._snap = timeline.state_after(first)
-        for history in (*self.changes.values(), *self.levels.values()):
-            while history and history[-1].index >= first:
-                history.pop()
+    def rewound(self, first: int) -> None:
+        """Forget what events from index `first` on did: they are being folded again."""
+        for taken, histories in ((self._taken_changes, self.changes), (self._taken_levels, self.levels)):
+            for name, history in histories.items():
+                while history and history[-1].index >= first:
+                    history.pop()
+                if taken.get(name, 0) > len(history):
+                    taken[name] = len(history)
+                    self._cut = first if self._cut is None else min(self._cut, first)
+
+    def take_new(self) -> tuple[int | None, dict[str, int], dict[str, int]]:
+        """What changed since the last call: the first event whose entries were withdrawn (what
+        was drawn from events at that index or later must go; None if nothing was), then, for
+        each process with new changes, the position of its first new one in `changes[process]`,
+        and for each channel with new levels, that of its first new one in `levels[channel]`."""
+        cut, self._cut = self._cut, None
+        return cut, _new(self.changes, self._taken_changes), _new(self.levels, self._taken_levels)
 
     def change_at(self, process: str, t_ns: int) -> tuple[Change, int | None] | None:
         """The state `process` was in at `t_ns`, and when it left it (None: it has not)."""
@@ -120,7 +130,11 @@ class RunHistory:
         i = bisect.bisect_right(history, t_ns, key=_t_ns)
         return history[i - 1].depth if i else None
 
-
-def _grown(histories: dict[str, list], before: dict[str, int]) -> dict[str, int]:
-    return {name: before.get(name, 0) for name, history in histories.items()
-            if len(history) > before.get(name, 0)}
+def _new(histories: dict[str, list], taken: dict[str, int]) -> dict[str, int]:
+    """Where each history's entries not yet handed out start; marks them handed out."""
+    new = {}
+    for name, history in histories.items():
+        if len(history) > taken.get(name, 0):
+            new[name] = taken.get(name, 0)
+            taken[name] = len(history)
+    return new

@@ -141,15 +141,16 @@ class TimelinePlot(TimelinePanel):
         self._update_legend()
 
     def rewind(self, first: int) -> None:
-        self.history.rewind(self.controller.timeline, first)
-        self.bars.cut(first)
-        for channel, columns in self.depth.items():
-            columns.cut(first)
-            self._stale.add(channel)
-        self._reopen(list(self.history.changes))
+        pass  # the history, folded with the timeline, tells `take` what to withdraw
 
     def take(self, first: int) -> None:
-        changed, leveled = self.history.feed(self.events, first)
+        cut, changed, leveled = self.history.take_new()
+        if cut is not None:  # a late event was sorted in: what came after it is redrawn
+            self.bars.cut(cut)
+            for channel, columns in self.depth.items():
+                columns.cut(cut)
+                self._stale.add(channel)
+            self._reopen(list(self.history.changes))
         for name, start in changed.items():
             history, lane = self.history.changes[name], self._lane(name)
             spans: dict[str, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))

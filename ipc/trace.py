@@ -646,6 +646,12 @@ class Collector:
         self._open: dict[int, Stream] = {}
         self._total = 0
         self._notes = 0
+        # Every event its process published before this moment has been handed over (drained,
+        # or given to `on_events`), but those of a process that had only just connected (read
+        # in the next look). Events come in stream order, not time order: one stamped before
+        # this moment arrives later only in that case, or if its process was held up between
+        # stamping and publishing it.
+        self.complete_ns = 0
         self._fence = threading.Lock()
         self._stop_r, self._stop_w = os.pipe()
         self._closed = False
@@ -755,6 +761,7 @@ class Collector:
                         with self._cond:
                             self._open[conn.pid] = Stream(conn.pid, conn.process)
             events: list[Event] = []
+            looked_ns = time.monotonic_ns()
             for conn in rings:
                 try:
                     conn.read(events)
@@ -770,6 +777,7 @@ class Collector:
                 conn.close()  # a trailing part of a record belongs to an operation that never returned
             busy = bool(events)
             self._publish(events, ended)
+            self.complete_ns = looked_ns
             if stop_by is not None and ((not ready and not events) or time.monotonic() > stop_by):
                 break
         for conn in conns.values():

@@ -6,9 +6,11 @@ the events to the caller. The caller's only work per event is decoding it: no th
 competes with the caller's other threads for the interpreter while a flood is being recorded.
 
 The stream, on the recorder's stdout: frames of a 4-byte length and a `marshal`-ed tuple,
-``("events", [event tuples...], last)`` (at most `FRAME_EVENTS` a frame; what the collector
-delivered at once goes on in frames up to the one marked `last`, and reaches the caller as one
-list), then one ``("finished", outcome, deadlock)``. The recorder reads its stdin: a line ``stop`` stops the run;
+``("events", [event tuples...], last, complete_ns)`` (at most `FRAME_EVENTS` a frame; what the
+collector delivered at once goes on in frames up to the one marked `last`, and reaches the
+caller as one list, with the run's `complete_ns` as it was before that delivery: every event
+stamped before then is in that delivery or an earlier one, nearly always), then one
+``("finished", outcome, deadlock)``. The recorder reads its stdin: a line ``stop`` stops the run;
 end of file (its caller is gone, however it died) stops the run too, which is then recorded to
 its end (``run_stopped``) before the recorder exits, if that is quick (see `_stop_on_request`).
 """
@@ -43,8 +45,11 @@ class RecordedRun:
     """A scenario running in real processes, recorded by a recorder process."""
 
     def __init__(self, document: Document, trace_path: str | os.PathLike | None = None,
-                 on_events: Callable[[list[Event]], None] | None = None,
+                 on_events: Callable[[list[Event], int], None] | None = None,
                  deadlock_grace: float | None = None):
+        """`on_events(events, complete_ns)` is called on a thread of its own with each delivery,
+        and the moment before which every event has been delivered, nearly always (see the
+        frames above)."""
         self.document = document
         self.trace_path = Path(trace_path) if trace_path else default_trace_path(document)
         self._on_events = on_events
@@ -104,7 +109,7 @@ class RecordedRun:
                 if frame[0] == "events":
                     delivery.extend(starmap(Event, frame[1]))
                     if frame[2] and self._on_events is not None:
-                        self._on_events(delivery)
+                        self._on_events(delivery, frame[3])
                         delivery = []
                 else:
                     _, outcome, self.deadlock = frame
@@ -136,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             out.flush()
 
     def forward(events: list[Event]) -> None:
+        complete_ns = run.complete_ns  # (as the collector's look before this one left it)
         for i in range(0, len(events), FRAME_EVENTS):
-            send(("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], i + FRAME_EVENTS >= len(events)))
+            last = i + FRAME_EVENTS >= len(events)
+            send(("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], last, complete_ns))
 
     os.nice(NICENESS)  # like the run's processes: the caller's window comes first
     run = Run(scenario_file.load(args.scenario), args.trace, on_events=forward,

@@ -87,6 +87,12 @@ class Run:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def complete_ns(self) -> int:
+        """Events the run's processes published before this moment have been received (see
+        `ipc.trace.Collector.complete_ns`)."""
+        return self._collector.complete_ns
+
 
     def wait(self, timeout: float | None = None) -> str:
         """Wait for the run to end (by itself, or stopped); after `timeout` seconds, stop it.

@@ -31,9 +31,8 @@ from simulator.recorder import RecordedRun
 FRAME_MS = 33
 APPLY_BUDGET_S = 0.007  # per frame; a flood is folded in over several frames, never dropped
 APPLY_CHUNK = 200  # events folded between two looks at the clock
-HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _take_inbox),
-MAX_HOLD_NS = 5_000_000_000  # or longer, up to 5 s, once later ones have been seen (a recorder
-# starved of CPU by 60 busy processes delivers events up to ~3 s late)
+HOLD_NS = 50_000_000  # live, a quiet run's newest 50 ms of events wait for late ones (see _ready),
+MAX_HOLD_NS = 1_000_000_000  # or longer, up to a second, once later ones have been seen
 DEADLOCK_GRACE_S = 0.5  # a deadlock that holds this long with no new event stops the run
 _t_ns = attrgetter("t_ns")
 
@@ -56,9 +55,10 @@ class RunController(QObject):
         self.mode = "idle"  # "live", "paused", "playing", "idle" (nothing loaded)
         self.outcome: str | None = None
         self.trace_path: Path | None = None
-        self._inbox: deque[list[Event]] = deque()
+        self._inbox: deque[tuple[list[Event], int]] = deque()  # deliveries and their complete_ns
         self._pending: list[Event] = []  # taken from the inbox, not yet in the timeline
-        self._newest = 0  # the latest time among the events taken from the inbox
+        self._complete = 0  # every event stamped before this moment has been taken (nearly always)
+        self._received_ns = 0  # when the latest delivery came
         self._hold_ns = HOLD_NS
         self._outcome_box: deque[str] = deque()
         self._last_tick = time.monotonic_ns()
@@ -103,11 +103,11 @@ class RunController(QObject):
         self.timeline = Timeline(document.scenario)
         self._inbox.clear()
         self._pending.clear()
-        self._newest = 0
+        self._complete = self._received_ns = 0
         self._hold_ns = HOLD_NS
         self._outcome_box.clear()
         self.outcome = None
-        self.run = RecordedRun(document, trace_path, on_events=self._inbox.append, deadlock_grace=DEADLOCK_GRACE_S)
+        self.run = RecordedRun(document, trace_path, on_events=self._received, deadlock_grace=DEADLOCK_GRACE_S)
         self.run.start()
         self.trace_path = self.run.trace_path
         self.started_ns = self.run.started_ns
@@ -118,7 +118,11 @@ class RunController(QObject):
         self.state_changed.emit()
         self.timer.start()
 
-    def _watch(self, run: Run) -> None:
+    def _received(self, events: list[Event], complete_ns: int) -> None:  # on the recorder's reader thread
+        self._inbox.append((events, complete_ns))
+        self._received_ns = time.monotonic_ns()
+
+    def _watch(self, run: RecordedRun) -> None:
         self._outcome_box.append(run.wait())  # blocks this thread only
 
     def stop(self) -> None:
@@ -208,13 +212,11 @@ class RunController(QObject):
         """Move received events into the timeline, in chunks: all of them, or as many chunks as
         fit in `budget_s` seconds (the rest wait for the next frame, in order).
 
-        The collector delivers what it read from every process in one pass, process by process;
-        a delivery is sorted as a whole before any of it is folded. Unless `flush`, the newest
-        `HOLD_NS` of what was received waits for the next delivery too, which may hold events
-        stamped a little earlier (a process stamps an event just before it publishes it); one
-        folded before an earlier one arrives makes the timeline fold that stretch again. The
-        wait grows to twice the lateness seen (up to `MAX_HOLD_NS`): a live picture is at most a
-        frame and that wait behind what the processes reported."""
+        The collector delivers what it read from every process in one look, process by process,
+        so a later delivery may hold events stamped before some of this one's; folding one of
+        those after later ones makes the timeline fold that stretch again. So deliveries are
+        sorted as they are taken, and unless `flush` only what is older than their
+        `complete_ns` is folded (see `_ready`)."""
         started = time.perf_counter()
         taken = 0
         pending = self._pending
@@ -223,12 +225,13 @@ class RunController(QObject):
             if not ready:
                 if not self._inbox:
                     break
-                while self._inbox:  # the whole delivery, or all of them when catching up is over
-                    pending.extend(self._inbox.popleft())
+                while self._inbox:  # the next delivery, or all of them when catching up is over
+                    events, complete_ns = self._inbox.popleft()
+                    pending.extend(events)
+                    self._complete = max(self._complete, complete_ns)
                     if not flush:
                         break
                 pending.sort()  # tuples starting (t_ns, pid, seq): time order
-                self._newest = max(self._newest, pending[-1].t_ns)
                 late = self.timeline.end_ns - pending[0].t_ns if len(self.timeline) else 0
                 if late > 0:  # a busy machine held a process back: wait that long from now on
                     self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
@@ -245,18 +248,24 @@ class RunController(QObject):
         return taken
 
     def _ready(self, flush: bool) -> int:
-        """How many of the pending events can be folded in now."""
+        """How many of the pending events can be folded in now: those stamped before the
+        deliveries taken vouch that nothing earlier is to come; and once the run has gone quiet
+        (no delivery for `_hold_ns`), those stamped before `_hold_ns` ago. The hold grows to
+        twice the lateness seen (up to `MAX_HOLD_NS`): a quiet run's picture is at most a
+        frame and that wait behind what its processes reported."""
         pending = self._pending
         if not pending or (flush and not self._inbox):
             return len(pending)
-        # behind the latest event received, or behind the present once nothing else has come
-        horizon = self._newest if self._inbox else time.monotonic_ns()
-        return bisect.bisect_right(pending, horizon - self._hold_ns, key=_t_ns)
+        horizon = self._complete
+        now = time.monotonic_ns()
+        if not self._inbox and now - self._received_ns >= self._hold_ns:
+            horizon = max(horizon, now - self._hold_ns)
+        return bisect.bisect_right(pending, horizon, key=_t_ns)
 
     @property
     def backlog(self) -> int:
         """Events received but not yet folded in (a flood being caught up with)."""
-        return sum(len(b) for b in list(self._inbox)) + len(self._pending)
+        return sum(len(events) for events, _ in list(self._inbox)) + len(self._pending)
 
     def tick(self) -> None:
         if self.timeline is None:

@@ -21,7 +21,7 @@ so an unknown kind, or a detail with missing or odd fields, gets a generic sente
 
 `latest_caption(timeline, t)` picks the event to caption at time ``t``: the latest one at or
 before ``t`` that is not noise (printed lines, the end of a pause or of some work, start()
-being called), looking back at most `LOOK_BACK` events; failing that, the latest event.
+being called, a send about to begin), looking back at most `LOOK_BACK` events; failing that, the latest event.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from ipc.trace import Event
 
 from .fold import Snapshot, Timeline, crashed, signal_meaning, signal_name
 
-NOISE = frozenset({"process_output", "sleep_finished", "work_finished", "process_start_requested"})
+NOISE = frozenset({"process_output", "sleep_finished", "work_finished", "process_start_requested",
+                   "send_called"})
 LOOK_BACK = 200
 
 

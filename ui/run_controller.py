@@ -31,8 +31,9 @@ from simulator.recorder import RecordedRun
 FRAME_MS = 33
 APPLY_BUDGET_S = 0.007  # per frame; a flood is folded in over several frames, never dropped
 APPLY_CHUNK = 200  # events folded between two looks at the clock
-HOLD_NS = 50_000_000  # live, a quiet run's newest 50 ms of events wait for late ones (see _ready),
-MAX_HOLD_NS = 1_000_000_000  # or longer, up to a second, once later ones have been seen
+HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _ready),
+MAX_HOLD_NS = 5_000_000_000  # or longer, up to 5 s, once late ones have been seen (60 busy
+# processes on 2 cores hold some up for seconds between stamping an event and publishing it)
 DEADLOCK_GRACE_S = 0.5  # a deadlock that holds this long with no new event stops the run
 _t_ns = attrgetter("t_ns")
 
@@ -216,7 +217,7 @@ class RunController(QObject):
         so a later delivery may hold events stamped before some of this one's; folding one of
         those after later ones makes the timeline fold that stretch again. So deliveries are
         sorted as they are taken, and unless `flush` only what is older than their
-        `complete_ns` is folded (see `_ready`)."""
+        `complete_ns`, by a margin, is folded (see `_ready`)."""
         started = time.perf_counter()
         taken = 0
         pending = self._pending
@@ -227,14 +228,15 @@ class RunController(QObject):
                     break
                 while self._inbox:  # the next delivery, or all of them when catching up is over
                     events, complete_ns = self._inbox.popleft()
+                    if events:  # stamped before what earlier deliveries vouched complete: late
+                        late = self._complete - min(events).t_ns
+                        if late > 0:  # a busy machine held a process back: wait that long from now on
+                            self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
                     pending.extend(events)
                     self._complete = max(self._complete, complete_ns)
                     if not flush:
                         break
                 pending.sort()  # tuples starting (t_ns, pid, seq): time order
-                late = self.timeline.end_ns - pending[0].t_ns if len(self.timeline) else 0
-                if late > 0:  # a busy machine held a process back: wait that long from now on
-                    self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
                 continue
             chunk_started = time.perf_counter()
             batch = pending[:min(ready, APPLY_CHUNK)]
@@ -248,19 +250,19 @@ class RunController(QObject):
         return taken
 
     def _ready(self, flush: bool) -> int:
-        """How many of the pending events can be folded in now: those stamped before the
-        deliveries taken vouch that nothing earlier is to come; and once the run has gone quiet
-        (no delivery for `_hold_ns`), those stamped before `_hold_ns` ago. The hold grows to
-        twice the lateness seen (up to `MAX_HOLD_NS`): a quiet run's picture is at most a
-        frame and that wait behind what its processes reported."""
+        """How many of the pending events can be folded in now: those stamped `_hold_ns` before
+        the moment the deliveries taken vouch that nothing earlier is to come, or, once the run
+        has gone quiet (no delivery for that long), `_hold_ns` before now. The hold grows to
+        twice the lateness seen (up to `MAX_HOLD_NS`): a live picture is at most a frame and
+        that wait behind what the processes reported."""
         pending = self._pending
         if not pending or (flush and not self._inbox):
             return len(pending)
         horizon = self._complete
         now = time.monotonic_ns()
         if not self._inbox and now - self._received_ns >= self._hold_ns:
-            horizon = max(horizon, now - self._hold_ns)
-        return bisect.bisect_right(pending, horizon, key=_t_ns)
+            horizon = max(horizon, now)
+        return bisect.bisect_right(pending, horizon - self._hold_ns, key=_t_ns)
 
     @property
     def backlog(self) -> int:

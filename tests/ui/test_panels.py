@@ -11,7 +11,7 @@ from simulator.fold import Timeline
 from simulator.lessons import lesson_path
 from simulator.recording import read_trace
 from simulator.session import Run
-from ui.panels import Console, EventLog, TimelinePlot
+from ui.panels import Console, EventLog, TimelinePlot, timeline_plot
 from ui.run_controller import RunController
 
 # The offscreen platform says so whenever a top-level widget is shown; it is not about the panels.
@@ -160,6 +160,17 @@ def test_timeline_has_a_lane_per_process_and_the_depth_of_q(qtbot, loaded):
     assert {"running", "blocked", "working", "sleeping"} <= {state for _, state in plot.bars.spans}
     for state in ("not started", "starting", "running", "working", "sleeping", "blocked", "finished"):
         assert state in plot.state_legend.text()
+
+
+def test_a_long_depth_curve_is_drawn_in_blocks(qtbot, loaded, monkeypatch):
+    """Only a curve's newest points get new data each frame; the older ones, block by block."""
+    monkeypatch.setattr(timeline_plot, "RECENT_POINTS", 4)
+    plot = show(qtbot, TimelinePlot(loaded))
+    x, y = plot.depth["q"]["x"], plot.depth["q"]["y"]
+    older, newest = plot._older["q"], plot.curves["q"]
+    assert len(x) > 10 and len(newest.xData) <= 5
+    assert list(older.xData) + list(newest.xData[1:]) == list(x)  # joined at one shared point
+    assert list(older.yData) + list(newest.yData[1:]) == list(y)
 
 
 def test_the_playhead_line_follows_and_clicking_the_plot_seeks(qtbot, loaded):

@@ -9,8 +9,9 @@ Two pyqtgraph plots sharing the X axis (seconds since the run started):
 
 Both show the whole recording; a vertical line marks the playhead. Clicking either plot moves the
 playhead there. Long runs stay cheap: the data lives in numpy columns that grow in batches, the
-curves are kept and given new data with `setData` once a frame (drawn downsampled to the pixels
-in view), and the bars are merged to whole pixels before they are drawn (`state_bars.StateBars`).
+curves are kept and given new data with `setData` once a frame, a long one in blocks (drawn
+downsampled to the pixels in view), and the bars are merged to whole pixels before they are
+drawn (`state_bars.StateBars`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ui.run_controller import RunController
 
 
 MIN_DEPTH_HEIGHT = 90  # pixels, so that the depth plot stays readable in a short dock
+RECENT_POINTS = 4096  # a depth curve's newest points, given new data every frame (see `_show_depth`)
 
 
 def _pen(color: QColor | str, width: float = 1.0) -> QPen:
@@ -116,7 +118,9 @@ class TimelinePlot(TimelinePanel):
         self.bars = StateBars(STATE_COLORS, outline)
         self.lanes_plot.addItem(self.bars)
         self.depth: dict[str, Columns] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}  # a channel's depth: its newest points
+        self._older: dict[str, pg.PlotDataItem] = {}  # ...and the others
+        self._older_n: dict[str, int] = {}  # how many points `_older` shows
         self._stale: set[str] = set()  # channels whose curve has new data to show
         self._tails: dict[str, pg.PlotDataItem] = {}
         self._states_seen: set[str] = set()
@@ -180,7 +184,7 @@ class TimelinePlot(TimelinePanel):
 
     def show_playhead(self, t_ns: int) -> None:
         for channel in self._stale:  # once a frame, however many chunks came in it
-            self.curves[channel].setData(self.depth[channel]["x"], self.depth[channel]["y"])
+            self._show_depth(channel)
         self._stale.clear()
         x = self.seconds(t_ns)
         for line in self.playheads:
@@ -223,13 +227,26 @@ class TimelinePlot(TimelinePanel):
             pen = _pen(process_color(channel, self._dark), 2.5)
             self.depth[channel] = Columns("x", "y")
             self.depth[channel].append(x=[0.0], y=[0.0], index=[-1])
-            curve = self.curves[channel] = pg.PlotDataItem(pen=pen, name=channel, skipFiniteCheck=True,
-                                                           autoDownsampleFactor=1.0)
-            self.depth_plot.addItem(curve)
+            self._older[channel] = pg.PlotDataItem(pen=pen, skipFiniteCheck=True, autoDownsampleFactor=1.0)
+            self.curves[channel] = pg.PlotDataItem(pen=pen, name=channel, skipFiniteCheck=True,
+                                                   autoDownsampleFactor=1.0)
             self._tails[channel] = pg.PlotDataItem(pen=pen)
-            self.depth_plot.addItem(self._tails[channel])
-            curve.setData(self.depth[channel]["x"], self.depth[channel]["y"])
+            for item in (self._older[channel], self.curves[channel], self._tails[channel]):
+                self.depth_plot.addItem(item)
+            self._older_n[channel] = 1
+            self._show_depth(channel)
         return self.depth[channel]
+
+    def _show_depth(self, channel: str) -> None:
+        """Give a channel's curve its data. A curve's `setData` costs as much as it has points,
+        so the points of a long run go to a second curve in blocks of `RECENT_POINTS`, which
+        is given new data only when a block is added: each frame costs at most a block."""
+        x, y = self.depth[channel]["x"], self.depth[channel]["y"]
+        older = self._older_n[channel]
+        if older > len(x) or len(x) - older > RECENT_POINTS:  # cut back, or a block more
+            older = self._older_n[channel] = max(1, len(x) - 1)
+            self._older[channel].setData(x[:older], y[:older])
+        self.curves[channel].setData(x[older - 1:], y[older - 1:])  # from the older curve's last point
 
     def _refresh_open(self) -> None:
         """Extend the spans still open, and the curves' last levels, to the present."""

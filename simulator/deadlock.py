@@ -8,9 +8,10 @@ None otherwise:
   that nothing in the snapshot can complete:
 
   - ``get`` from a queue holding no message (with a message in it, the get is about to return);
-  - ``recv`` on a pipe with no message in flight;
+  - ``recv`` on a pipe with no message in flight toward its end (messages going the other way
+    do not count);
   - ``put`` on a bounded queue holding ``maxsize`` messages, with nobody blocked getting from it;
-  - ``send`` on a pipe nobody is blocked receiving from;
+  - ``send`` on a pipe nobody is blocked receiving from at the other end;
   - ``queue_join`` (``q.join()``) while the queue has unfinished tasks;
   - ``acquire`` of a lock somebody holds (the process itself included);
   - ``join`` of a live process, or of a pool with tasks still queued or running;
@@ -22,7 +23,11 @@ None otherwise:
   (it only runs what main submits), unless its pool has a task queued;
 
 * anything else can still move: a process running, sleeping, working or starting, or one that
-  was asked to terminate (it is about to end).
+  was asked to terminate (it is about to end, which lets a process joining it move on).
+
+A daemon that main's exit handler terminated counts for nothing: it is about to end, which only
+lets main on to join the next process; and main may be joining another one first, for good, so
+that the daemon's end is never reported.
 
 A snapshot is built from events that many processes report, so for an instant it can lag behind
 what happened (a get that has returned but not reported it yet). Every rule errs towards "can
@@ -46,7 +51,9 @@ def deadlock(snap: Snapshot) -> list[str] | None:
     for p in snap.processes.values():
         if not p.alive:
             continue
-        if p.terminate_requested or p.killed_at_exit:
+        if p.killed_at_exit:
+            continue
+        if p.terminate_requested:
             return None
         if p.role == "manager":
             continue
@@ -68,7 +75,7 @@ def blocked_for_good(snap: Snapshot, p: ProcessState) -> bool:
     if p.state != "blocked" or p.timeout is not None:
         return False
     rule = _RULES.get(p.op)
-    return rule is not None and rule(snap, p.waits_on)
+    return rule is not None and rule(snap, p)
 
 
 def waits_at_exit(snap: Snapshot) -> list[str]:
@@ -84,45 +91,63 @@ def _waits_at_exit(snap: Snapshot) -> bool:
     return bool(waits_at_exit(snap))
 
 
-def _blocked_on(snap: Snapshot, op: str, name: str) -> bool:
+def _blocked_on(snap: Snapshot, op: str, name: str, end: str | None = None) -> bool:
+    """Whether a process is blocked in `op` on `name` (at pipe end `end`, if given)."""
     return any(p.state == "blocked" and p.op == op and p.waits_on == name
-               for p in snap.processes.values())
+               and (end is None or p.end == end) for p in snap.processes.values())
 
 
-def _empty(snap: Snapshot, name: str) -> bool:
-    ch = snap.channels.get(name)
+def _other_end(p: ProcessState) -> str | None:
+    """The end of a pipe that `p`'s blocked send or recv talks to (None: not known)."""
+    return {"1": "2", "2": "1"}.get(p.end)
+
+
+def _empty(snap: Snapshot, p: ProcessState) -> bool:
+    ch = snap.channels.get(p.waits_on)
     return ch is not None and ch.depth() == 0
 
 
-def _full(snap: Snapshot, name: str) -> bool:
-    ch = snap.channels.get(name)
+def _nothing_coming(snap: Snapshot, p: ProcessState) -> bool:
+    ch = snap.channels.get(p.waits_on)
+    other = _other_end(p)
+    if ch is None or ch.kind != "pipe" or other is None:
+        return _empty(snap, p)
+    return not ch.in_flight.get(other)  # what was sent from the other end
+
+
+def _nobody_receiving(snap: Snapshot, p: ProcessState) -> bool:
+    return not _blocked_on(snap, "recv", p.waits_on, _other_end(p))
+
+
+def _full(snap: Snapshot, p: ProcessState) -> bool:
+    ch = snap.channels.get(p.waits_on)
     return (ch is not None and 0 < ch.maxsize <= len(ch.contents)
-            and not _blocked_on(snap, "get", name))
+            and not _blocked_on(snap, "get", p.waits_on))
 
 
-def _unfinished(snap: Snapshot, name: str) -> bool:
-    ch = snap.channels.get(name)
+def _unfinished(snap: Snapshot, p: ProcessState) -> bool:
+    ch = snap.channels.get(p.waits_on)
     return ch is not None and ch.unfinished > 0
 
 
-def _held(snap: Snapshot, name: str) -> bool:
-    lock = snap.locks.get(name)
+def _held(snap: Snapshot, p: ProcessState) -> bool:
+    lock = snap.locks.get(p.waits_on)
     return lock is not None and lock.holder is not None
 
 
-def _joined_alive(snap: Snapshot, name: str) -> bool:
-    pool = snap.pools.get(name)
+def _joined_alive(snap: Snapshot, p: ProcessState) -> bool:
+    pool = snap.pools.get(p.waits_on)
     if pool is not None:
         return bool(pool.queued or pool.running)
-    target = snap.processes.get(name)
+    target = snap.processes.get(p.waits_on)
     return target is not None and target.alive
 
 
 _RULES = {
     "get": _empty,
-    "recv": _empty,
+    "recv": _nothing_coming,
     "put": _full,
-    "send": lambda snap, name: not _blocked_on(snap, "recv", name),
+    "send": _nobody_receiving,
     "queue_join": _unfinished,
     "acquire": _held,
     "join": _joined_alive,

@@ -356,6 +356,11 @@ def _queue_closed(snap, e):
 # -- pipes
 
 
+def _pipe_end(e: Event) -> str | None:
+    end = (e.detail or {}).get("end")
+    return None if end is None else str(end)
+
+
 def _pipe(snap, name) -> ChannelState:
     ch = snap.channels.get(name)
     if ch is None:
@@ -372,7 +377,7 @@ def _send_called(snap, e):
 
 
 def _send_blocked(snap, e):
-    _set(snap, e.process, "blocked", e.t_ns, "send", e.object)
+    _set(snap, e.process, "blocked", e.t_ns, "send", e.object, end=_pipe_end(e))
     snap.messages[e.message] = MessageState(e.message, _preview(e), e.process, "held", e.process, e.object)
     _hold(snap, e)
 
@@ -386,7 +391,7 @@ def _message_sent(snap, e):
 
 def _recv_blocked(snap, e):
     _done_with_held(snap, e)
-    _set(snap, e.process, "blocked", e.t_ns, "recv", e.object)
+    _set(snap, e.process, "blocked", e.t_ns, "recv", e.object, end=_pipe_end(e))
 
 
 def _message_received(snap, e):

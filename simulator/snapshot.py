@@ -37,6 +37,7 @@ class ProcessState:
     task: str | None = None  # the pool task a pool worker is running
     daemon: bool = False
     timeout: float | None = None  # the blocked operation's timeout (None: it waits for good)
+    end: str | None = None  # the pipe end a blocked send or recv uses ("1" or "2")
 
     @property
     def alive(self) -> bool:
@@ -246,12 +247,12 @@ def initial_snapshot(scenario: Scenario, t_ns: int = 0) -> Snapshot:
 
 
 def set_state(snap: Snapshot, name: str, state: str, t_ns: int, op=None, waits_on=None,
-              timeout=None) -> ProcessState:
+              timeout=None, end=None) -> ProcessState:
     """Put process `name` in `state` (a process that has ended stays as it ended)."""
     p = snap.process(name)
     if p.state in ENDED:
         return p
     if p.state != state or p.op != op:
         p.since_ns = t_ns
-    p.state, p.op, p.waits_on, p.timeout = state, op, waits_on, timeout
+    p.state, p.op, p.waits_on, p.timeout, p.end = state, op, waits_on, timeout, end
     return p

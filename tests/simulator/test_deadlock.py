@@ -3,14 +3,12 @@ Manager queue and a lock, or that look stuck but are not."""
 
 from __future__ import annotations
 
-from collections import deque
-
 import pytest
 
 from simulator.deadlock import deadlock
-from simulator.scenario import (Consumer, Link, LockNode, Pace, PoolNode, Producer, QueueNode, Scenario,
-                                Step)
-from simulator.snapshot import ChannelState, LockState, PoolState, ProcessState, Snapshot
+from simulator.scenario import (Consumer, Link, LockNode, Pace, PipeNode, PoolNode, Producer, QueueNode,
+                                Scenario, Step)
+from simulator.snapshot import ChannelState, Contents, LockState, PoolState, ProcessState, Snapshot
 
 
 def snapshot(*processes: ProcessState, **objects) -> Snapshot:
@@ -25,6 +23,14 @@ def snapshot(*processes: ProcessState, **objects) -> Snapshot:
     return snap
 
 
+def inside(*ids: str) -> Contents:
+    """A channel's messages (all put or sent by "P")."""
+    contents = Contents()
+    for mid in ids:
+        contents.append(mid, "P")
+    return contents
+
+
 def blocked(name: str, op: str, on, timeout=None, **more) -> ProcessState:
     return ProcessState(name, "blocked", op=op, waits_on=on, timeout=timeout, **more)
 
@@ -35,7 +41,7 @@ MAIN_JOINS_A = ProcessState("main", "blocked", op="join", waits_on="A", role="ma
 def test_a_get_on_an_empty_queue_is_stuck_one_on_a_message_is_not():
     q = ChannelState("q", "queue", "Queue")
     assert deadlock(snapshot(MAIN_JOINS_A, blocked("A", "get", "q"), channels=[q])) == ["main", "A"]
-    q.contents = deque(["1:1"])  # the get is about to return
+    q.contents = inside("1:1")  # the get is about to return
     assert deadlock(snapshot(MAIN_JOINS_A, blocked("A", "get", "q"), channels=[q])) is None
 
 
@@ -54,11 +60,11 @@ def test_a_process_that_can_move_means_no_deadlock(state):
 
 
 def test_a_put_on_a_full_queue_is_stuck_unless_someone_is_getting():
-    q = ChannelState("q", "queue", "Queue", maxsize=1, contents=deque(["1:1"]))
+    q = ChannelState("q", "queue", "Queue", maxsize=1, contents=inside("1:1"))
     assert deadlock(snapshot(MAIN_JOINS_A, blocked("A", "put", "q"), channels=[q])) == ["main", "A"]
     assert deadlock(snapshot(MAIN_JOINS_A, blocked("A", "put", "q"), blocked("B", "get", "q"),
                              channels=[q])) is None  # (a snapshot lagging behind: not stuck)
-    unbounded = ChannelState("q", "queue", "Queue", contents=deque(["1:1"]))
+    unbounded = ChannelState("q", "queue", "Queue", contents=inside("1:1"))
     assert deadlock(snapshot(MAIN_JOINS_A, blocked("A", "put", "q"), channels=[unbounded])) is None
 
 
@@ -73,7 +79,7 @@ def test_queue_join_waits_for_unfinished_tasks():
 
 def test_a_held_lock_and_a_free_one():
     lock = LockState("lock", holder="A", waiters=["B"])
-    q = ChannelState("q", "queue", "Queue", maxsize=1, contents=deque(["1:1"]))
+    q = ChannelState("q", "queue", "Queue", maxsize=1, contents=inside("1:1"))
     procs = (MAIN_JOINS_A, blocked("A", "put", "q"), blocked("B", "acquire", "lock"))
     assert deadlock(snapshot(*procs, channels=[q], locks=[lock])) == ["main", "A", "B"]
     lock.holder = None  # released: B is about to take it
@@ -115,6 +121,25 @@ def test_main_at_its_end_waits_for_the_non_daemon_processes():
     assert deadlock(snapshot(main, blocked("A", "get", "q", daemon=True), channels=[q])) is None
     manager = ProcessState("manager", "running", role="manager")  # shutting it down wakes A
     assert deadlock(snapshot(main, blocked("A", "get", "q"), manager, channels=[q], manager="manager")) is None
+
+
+def test_a_daemon_killed_at_main_exit_does_not_hide_a_stuck_child():
+    """The exit handler terminated the daemon, then joins the stuck child first: the daemon's end
+    is never reported, and counts for nothing."""
+    main = ProcessState("main", "running", step="end", role="main")
+    q = ChannelState("q", "queue", "Queue")
+    daemon = blocked("D", "get", "q", daemon=True, killed_at_exit=True)
+    assert deadlock(snapshot(main, daemon, blocked("C", "get", "q"), channels=[q])) == ["main", "C"]
+
+
+def test_a_recv_waits_only_for_what_comes_toward_its_end():
+    pipe = ChannelState("p", "pipe", in_flight={"1": inside("1:1"), "2": Contents()})
+    reader = blocked("A", "recv", "p", end="1")  # what it sent itself, from end 1, goes to end 2
+    assert deadlock(snapshot(MAIN_JOINS_A, reader, channels=[pipe])) == ["main", "A"]
+    pipe.in_flight["2"] = inside("2:1")  # sent from end 2: about to arrive
+    assert deadlock(snapshot(MAIN_JOINS_A, reader, channels=[pipe])) is None
+    writer = blocked("B", "send", "p", end="2")  # a big send; A reads end 1
+    assert deadlock(snapshot(MAIN_JOINS_A, writer, reader, channels=[pipe])) is None
 
 
 def test_only_a_running_run_deadlocks():
@@ -167,3 +192,29 @@ def test_main_at_its_end_waiting_for_a_stuck_child_is_a_deadlock(run_scenario):
     assert run.outcome == "deadlock"
     assert run.deadlock["blocked"] == {"main": {"op": "exit", "waits_on": ["C"]},
                                        "C": {"op": "get", "waits_on": "q"}}
+
+
+def test_main_exit_with_a_terminated_daemon_and_a_stuck_child_is_a_deadlock(run_scenario):
+    """The exit handler terminates the daemon, then joins both in any order: joining the stuck
+    child first, the daemon's end is never reported."""
+    scenario = Scenario(title="stuck at exit with a daemon", start_method="fork", nodes=[
+        Producer("P", items=1), QueueNode("q"), Consumer("C", loop="count", count=2),
+        Consumer("D", daemon=True)],
+        links=[Link("P", "q", "put"), Link("C", "q", "get"), Link("D", "q", "get")],
+        steps=[Step("start", "P"), Step("join", "P"), Step("start", "C"), Step("start", "D"), Step("end")])
+    run = run_scenario(scenario, timeout=30)
+    assert run.outcome == "deadlock"
+    assert run.deadlock["blocked"]["main"] == {"op": "exit", "waits_on": ["C"]}
+    assert run.deadlock["blocked"]["C"] == {"op": "get", "waits_on": "q"}
+
+
+def test_a_recv_with_messages_going_the_other_way_is_a_deadlock(run_scenario):
+    """A sends on end 1, then waits for a reply on end 1 that nobody sends: its own message is
+    in flight the other way."""
+    scenario = Scenario(title="waiting for a reply", start_method="fork", nodes=[
+        Producer("A", items=1, replies=1), PipeNode("pipe", duplex=True)],
+        links=[Link("A", "pipe", "send", end=1)],
+        steps=[Step("start", "A"), Step("join", "A"), Step("end")])
+    run = run_scenario(scenario, timeout=30)
+    assert run.outcome == "deadlock"
+    assert run.deadlock["blocked"]["A"] == {"op": "recv", "waits_on": "pipe"}

@@ -82,9 +82,10 @@ class RunBar(QToolBar):
         c = self.controller
         loaded = c.timeline is not None
         moving = c.mode in ("live", "playing")
-        self.act_pause.setText("Pause" if moving else "Play")
-        self.act_pause.setIcon(self.style().standardIcon(
-            QStyle.StandardPixmap.SP_MediaPause if moving else QStyle.StandardPixmap.SP_MediaPlay))
+        if self.act_pause.text() != ("Pause" if moving else "Play"):  # (refreshed every frame)
+            self.act_pause.setText("Pause" if moving else "Play")
+            self.act_pause.setIcon(self.style().standardIcon(
+                QStyle.StandardPixmap.SP_MediaPause if moving else QStyle.StandardPixmap.SP_MediaPlay))
         for a in (self.act_pause, self.act_step, self.act_step_back):
             a.setEnabled(loaded)
         self.act_stop.setEnabled(c.live)

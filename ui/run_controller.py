@@ -216,8 +216,8 @@ class RunController(QObject):
         The collector delivers what it read from every process in one look, process by process,
         so a later delivery may hold events stamped before some of this one's; folding one of
         those after later ones makes the timeline fold that stretch again. So deliveries are
-        sorted as they are taken, and unless `flush` only what is older than their
-        `complete_ns`, by a margin, is folded (see `_ready`)."""
+        sorted as they are taken, and only what is older than their `complete_ns`, by a margin,
+        is folded (see `_ready`); with `flush`, all of it once the inbox is empty."""
         started = time.perf_counter()
         taken = 0
         pending = self._pending
@@ -226,16 +226,15 @@ class RunController(QObject):
             if not ready:
                 if not self._inbox:
                     break
-                while self._inbox:  # the next delivery, or all of them when catching up is over
-                    events, complete_ns = self._inbox.popleft()
-                    if events:  # stamped before what earlier deliveries vouched complete: late
-                        late = self._complete - min(events).t_ns
-                        if late > 0:  # a busy machine held a process back: wait that long from now on
-                            self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
-                    pending.extend(events)
-                    self._complete = max(self._complete, complete_ns)
-                    if not flush:
-                        break
+                # The next delivery (one at a time: sorting a backlog of millions at once, when
+                # the run ends, would hold the window up for seconds).
+                events, complete_ns = self._inbox.popleft()
+                if events:  # stamped before what earlier deliveries vouched complete: late
+                    late = self._complete - min(events).t_ns
+                    if late > 0:  # a busy machine held a process back: wait that long from now on
+                        self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
+                pending.extend(events)
+                self._complete = max(self._complete, complete_ns)
                 pending.sort()  # tuples starting (t_ns, pid, seq): time order
                 continue
             chunk_started = time.perf_counter()

@@ -22,11 +22,9 @@ resident memory (RSS) per recorded event, and the peak RSS of the recorder proce
 folded in and how many wait. Exit status 1 if the run did not go to its end in the window
 within the timeout.
 
-Where the window's time goes with 60 processes on the canvas (cProfile, 50 x 300 items): painting
-the nodes, the timeline's axes and state bars and the links take ~230 ms a frame, and the
-controller folds events for at most 10 ms a frame, so the window takes in ~1,000 events/s while
-the run records tens of thousands: the run itself ends in seconds, the window catches up for
-minutes.
+While the producers run, the 60 busy processes leave the window little of the two cores: it
+folds a few thousand events a second, then catches up at ~15,000 a second once they end (what
+it took to get there: docs/reliability.md).
 """
 
 from __future__ import annotations

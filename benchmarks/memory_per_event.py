@@ -5,8 +5,9 @@
 Builds a Timeline (events + checkpoints, as the live view and replay hold them) from the
 synthetic trace of benchmarks/fold_seek.py and measures the memory it holds (tracemalloc), in
 bytes per event; then extrapolates a 1-hour run at 10,000 events/s (36 M events). The Timeline
-keeps every event in memory (and one snapshot per CHECKPOINT_EVERY events), so its memory grows
-linearly with the run; the trace file on disk grows with it too.
+keeps every event in memory (and one snapshot per CHECKPOINT_EVERY events, or fewer when the
+queues are deep), so its memory grows linearly with the run; the trace file on disk grows with it
+too.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def main() -> None:
     tracemalloc.stop()
     per_event = (held + events_bytes) / len(copy)
     total_36m = per_event * 36_000_000
-    print(f"{len(timeline)} events; checkpoint every {CHECKPOINT_EVERY} events")
+    print(f"{len(timeline)} events; a checkpoint every {CHECKPOINT_EVERY} events or more")
     print(f"events themselves: {events_bytes / len(copy):.0f} B/event; timeline index and checkpoints: "
           f"{held / len(copy):.0f} B/event; total {per_event:.0f} B/event")
     print(f"1 hour at 10,000 events/s = 36,000,000 events -> {total_36m / 2 ** 30:.1f} GiB held by the Timeline")

@@ -130,8 +130,14 @@ def run_program(args: list[str], cwd: Path, timeout: float = TIMEOUT) -> subproc
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
+            # SIGTERM: multiprocessing's resource tracker, in the same session, ignores it, so it
+            # outlives the program and unlinks the named semaphores left in /dev/shm.
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
             err += f"\n[test] killed after {timeout} s"
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
@@ -355,7 +361,7 @@ def test_generated_program_behaves_like_the_traced_run(generated, lesson_runs, n
 def test_generated_program_deadlocks_like_the_traced_run(generated, lesson_runs, number):
     gen = generated[number]
     for run in (gen.plain, gen.harnessed):  # it hung until killed, having printed nothing
-        assert run.returncode == -signal.SIGKILL and run.stderr.endswith(f"[test] killed after {HANGS[number]} s")
+        assert run.returncode == -signal.SIGTERM and run.stderr.endswith(f"[test] killed after {HANGS[number]} s")
         assert run.stdout == ""
     traced = lesson_runs(number)
     assert traced.outcome == "deadlock" and traced.deadlock is not None

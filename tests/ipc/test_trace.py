@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing.connection
 import os
 import queue
 import signal
@@ -235,8 +236,7 @@ def test_gets_and_receives_report_blocking_with_or_without_rwf_nowait(trace, ctx
     here.send("go")
     assert here.recv() == "late"  # blocked: the child sleeps again
     q.put("now")
-    while q.empty():
-        time.sleep(0.01)
+    assert multiprocessing.connection.wait([q._reader], 20)  # the feeder thread has written it
     assert q.get() == "now"  # there already
     assert here.poll(20) and here.recv() == "now"  # there already
     child.join()

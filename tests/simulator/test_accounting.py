@@ -166,18 +166,25 @@ def _recv_then_die(conn):
     conn.recv()
 
 
-@pytest.mark.parametrize("queue_type", ["Queue", "JoinableQueue", "SimpleQueue"])
-def test_a_getter_killed_after_taking_but_before_reporting(collected, queue_type):
-    """The producer's next item got shows the taken one gone (a producer's items come out in
-    the order it put them)."""
-    q = getattr(FORK, queue_type)()
-    producer = FORK.Process(target=_put_all, args=(q, [0, 1, 2]), name="producer")
+def _put_then_get_and_die(q, items):
+    """A producer process puts `items` and ends; then a getter process takes the first and is
+    SIGKILLed before it reports it."""
+    producer = FORK.Process(target=_put_all, args=(q, items), name="producer")
     producer.start()
     producer.join()
     getter = FORK.Process(target=_get_then_die, args=(q,), name="getter")
     getter.start()
     getter.join()
     assert getter.exitcode == -signal.SIGKILL
+    return producer, getter
+
+
+@pytest.mark.parametrize("queue_type", ["Queue", "JoinableQueue", "SimpleQueue"])
+def test_a_getter_killed_after_taking_but_before_reporting(collected, queue_type):
+    """The producer's next item got shows the taken one gone (a producer's items come out in
+    the order it put them)."""
+    q = getattr(FORK, queue_type)()
+    producer, getter = _put_then_get_and_die(q, [0, 1, 2])
     assert [q.get(), q.get()] == [1, 2]
     snap, problems = _fold(_events(collected, producer, getter))
     assert problems == []
@@ -189,13 +196,7 @@ def test_a_getter_killed_after_taking_but_before_reporting(collected, queue_type
 def test_a_getter_killed_with_the_last_item_taken(collected, queue_type):
     """A get that finds the queue empty after its putter ended shows the item gone."""
     q = getattr(FORK, queue_type)()
-    producer = FORK.Process(target=_put_all, args=(q, [0]), name="producer")
-    producer.start()
-    producer.join()
-    getter = FORK.Process(target=_get_then_die, args=(q,), name="getter")
-    getter.start()
-    getter.join()
-    assert getter.exitcode == -signal.SIGKILL
+    producer, getter = _put_then_get_and_die(q, [0])
     with pytest.raises(queue.Empty):
         q.get_nowait()
     snap, problems = _fold(_events(collected, producer, getter))

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 _PR_SET_PDEATHSIG = 1
 
@@ -96,7 +97,7 @@ def process_alive(pid: int) -> bool:
 
 
 def start_resource_tracker_in_own_session() -> None:
-    """Start `multiprocessing`'s resource tracker now, in a session of its own.
+    """Start `multiprocessing`'s resource tracker now, in a session of its own (returns once it is).
 
     With spawn and forkserver, every Queue, Lock and Event owns a named semaphore
     (``/dev/shm/sem.mp-*``) that the resource tracker unlinks when the program that made it dies
@@ -119,3 +120,14 @@ def start_resource_tracker_in_own_session() -> None:
         resource_tracker.ensure_running()
     finally:
         util.spawnv_passfds = original
+    # It leaves our group only once its interpreter runs os.setsid(), tens of milliseconds later
+    # (more on a busy machine); a Stop or a kill of the caller before that would kill it with the
+    # group, and the semaphores made meanwhile would stay. So wait until it has left.
+    tracker, deadline = resource_tracker._resource_tracker._pid, time.monotonic() + 10
+    while tracker is not None and time.monotonic() < deadline:
+        try:
+            if os.getpgid(tracker) != os.getpgid(0):
+                break
+        except ProcessLookupError:
+            break
+        time.sleep(0.001)

@@ -31,6 +31,7 @@ from typing import Any, Callable
 from ipc.trace import Event
 
 from .fold import Snapshot, Timeline, crashed, signal_meaning, signal_name
+from .snapshot import other_end
 
 NOISE = frozenset({"process_output", "sleep_finished", "work_finished", "process_start_requested",
                    "send_called"})
@@ -111,7 +112,7 @@ def _end(d: dict) -> str:
 
 
 def _other_end(end: str) -> str:
-    return {"1": "2", "2": "1"}.get(end, "?")
+    return other_end(end) or "?"
 
 
 def _ended(snap: Snapshot, name) -> bool:

@@ -37,7 +37,7 @@ grace period in which no event arrived.
 
 from __future__ import annotations
 
-from .snapshot import MAIN, ProcessState, Snapshot
+from .snapshot import MAIN, ProcessState, Snapshot, other_end
 
 
 def deadlock(snap: Snapshot) -> list[str] | None:
@@ -97,11 +97,6 @@ def _blocked_on(snap: Snapshot, op: str, name: str, end: str | None = None) -> b
                and (end is None or p.end == end) for p in snap.processes.values())
 
 
-def _other_end(p: ProcessState) -> str | None:
-    """The end of a pipe that `p`'s blocked send or recv talks to (None: not known)."""
-    return {"1": "2", "2": "1"}.get(p.end)
-
-
 def _empty(snap: Snapshot, p: ProcessState) -> bool:
     ch = snap.channels.get(p.waits_on)
     return ch is not None and ch.depth() == 0
@@ -109,14 +104,14 @@ def _empty(snap: Snapshot, p: ProcessState) -> bool:
 
 def _nothing_coming(snap: Snapshot, p: ProcessState) -> bool:
     ch = snap.channels.get(p.waits_on)
-    other = _other_end(p)
+    other = other_end(p.end)  # what p's recv reads was sent from there
     if ch is None or ch.kind != "pipe" or other is None:
         return _empty(snap, p)
     return not ch.in_flight.get(other)  # what was sent from the other end
 
 
 def _nobody_receiving(snap: Snapshot, p: ProcessState) -> bool:
-    return not _blocked_on(snap, "recv", p.waits_on, _other_end(p))
+    return not _blocked_on(snap, "recv", p.waits_on, other_end(p.end))
 
 
 def _full(snap: Snapshot, p: ProcessState) -> bool:

@@ -93,7 +93,6 @@ class Run:
         `ipc.trace.Collector.complete_ns`)."""
         return self._collector.complete_ns
 
-
     def wait(self, timeout: float | None = None) -> str:
         """Wait for the run to end (by itself, or stopped); after `timeout` seconds, stop it.
         Then finish the recording. Returns the outcome."""

@@ -246,6 +246,11 @@ def initial_snapshot(scenario: Scenario, t_ns: int = 0) -> Snapshot:
     return snap
 
 
+def other_end(end: str | None) -> str | None:
+    """The end of a pipe that talks to `end` ("1" <-> "2"); None if `end` is not one of them."""
+    return {"1": "2", "2": "1"}.get(end)
+
+
 def set_state(snap: Snapshot, name: str, state: str, t_ns: int, op=None, waits_on=None,
               timeout=None, end=None) -> ProcessState:
     """Put process `name` in `state` (a process that has ended stays as it ended)."""

@@ -284,8 +284,12 @@ class TimelinePlot(TimelinePanel):
         if self._top <= self._ceiling:
             return
         self._ceiling = self._top if self._top <= 10 else int(self._top * 1.25)
-        self.depth_plot.getAxis("left").setTickSpacing(*((1, 1) if self._ceiling <= 10 else ()))
-        self.depth_plot.setYRange(0, max(self._ceiling, 1))
+        few = self._ceiling <= 10
+        self.depth_plot.getAxis("left").setTickSpacing(*((1, 1) if few else ()))
+        if few:  # half a message of room at each end: a short plot still has room for the labels
+            self.depth_plot.setYRange(-0.5, max(self._ceiling, 1) + 0.5, padding=0)
+        else:
+            self.depth_plot.setYRange(0, self._ceiling)
 
     def _stop_following(self, *_) -> None:
         self._following = False

@@ -54,20 +54,24 @@ settles its message from that, never by guessing:
   (``"empty": True``) settles as lost the messages still shown inside whose putter had ended
   before it (`_found_empty`). Until then (or if no get comes) they are shown inside: some may be.
 
-Seeking: `Timeline` keeps a checkpoint (a copy of the state) every `CHECKPOINT_EVERY` events,
-or every as many events as there are messages unsettled, when there are more (a copy costs about
-that much: so checkpoints cost at most about one message copied per event, however deep the
-queues), and `state_at(t)` copies one checkpoint and applies the events after it.
+Seeking: `Timeline` keeps a checkpoint (the state, pickled and compressed: ~10 bytes per
+message in it) every `CHECKPOINT_EVERY` events, or every as many events as there are messages
+unsettled, when there are more (making one costs about that much: so checkpoints cost at most
+about one message pickled per event, however deep the queues), and `state_at(t)` unpickles one
+checkpoint and applies the events after it.
 """
 
 from __future__ import annotations
 
 import bisect
+import pickle
 import signal
+import zlib
 
 from ipc.trace import Event
 
 from .deadlock import deadlock  # noqa: F401  (part of the fold's interface)
+from .event_store import EventStore
 from .fold_objects import OBJECT_HANDLERS, ended_with_objects
 from .scenario import JOINABLE, Scenario
 from .snapshot import (ENDED, MAIN, Access, ChannelState, Contents, LockState, MessageState,  # noqa: F401
@@ -499,21 +503,45 @@ def sort_key(event: Event):
     return (event.t_ns, event.pid, event.seq)
 
 
+def _freeze(snap: Snapshot) -> bytes:
+    """A checkpoint: `snap` as compact bytes (made here, never read from a file)."""
+    return zlib.compress(pickle.dumps(snap, pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _thaw(checkpoint: bytes) -> Snapshot:
+    return pickle.loads(zlib.decompress(checkpoint))
+
+
+class Reader:
+    """How far a reader (a panel) has taken a timeline's events: `taken` of them, and `cut`, the
+    first of those that moved since (a late event was sorted in before it), or None."""
+
+    def __init__(self):
+        self.taken = 0
+        self.cut: int | None = None
+
+    def take(self, n: int) -> int | None:
+        """Mark the first `n` events taken; returns the cut to undo first (None: nothing moved)."""
+        cut, self.cut, self.taken = self.cut, None, n
+        return cut
+
+
 class Timeline:
     """A run's events in time order, growing while the run is live, with `state_at(t)`.
 
     Events from different processes can arrive slightly out of order; `extend` puts each in its
-    place and drops the checkpoints it invalidates, so live and replay fold identically.
+    place and drops the checkpoints it invalidates, so live and replay fold identically. The
+    events are held in an `EventStore` (compact: a long run fits in memory).
     """
 
     def __init__(self, scenario: Scenario, events: list[Event] = ()):
         self.scenario = scenario
-        self.events: list[Event] = []
-        self._times: list[int] = []
-        self._checkpoints: list[Snapshot] = [initial_snapshot(scenario)]  # by their `events`
+        self.events = EventStore()
+        self._checkpoints = [_freeze(initial_snapshot(scenario))]  # see _freeze
         self._checkpoint_at: list[int] = [0]  # how many events each checkpoint comes after
-        self._head = self._checkpoints[0].copy()  # the state after every event so far
+        self._head = _thaw(self._checkpoints[0])  # the state after every event so far
         self._listeners: list = []  # see `listen`
+        self._readers: list[Reader] = []
         self.extend(list(events))
 
     def listen(self, listener) -> None:
@@ -521,66 +549,65 @@ class Timeline:
         again: ``listener.applied(snapshot, event, i)`` after event `i` was folded into
         `snapshot` (read it, never change it), and ``listener.rewound(i)`` when events from `i`
         on are folded again (a late event was sorted in among them)."""
-        snap = self._checkpoints[0].copy()
+        snap = _thaw(self._checkpoints[0])
         for i, e in enumerate(self.events):  # what it missed
             apply(snap, e)
             listener.applied(snap, e, i)
         self._listeners.append(listener)
+
+    def reader(self) -> Reader:
+        """A `Reader` this timeline tells when events it took moved."""
+        reader = Reader()
+        self._readers.append(reader)
+        return reader
 
     def __len__(self) -> int:
         return len(self.events)
 
     @property
     def start_ns(self) -> int:
-        return self.events[0].t_ns if self.events else 0
+        return self.events.time(0) if self.events else 0
 
     @property
     def end_ns(self) -> int:
-        return self.events[-1].t_ns if self.events else 0
+        return self.events.time(-1) if self.events else 0
 
     def extend(self, events: list[Event]) -> None:
         if not events:
             return
-        events = sorted(events)  # tuples starting (t_ns, pid, seq): see sort_key
-        first = len(self.events)
-        if self.events and events[0] < self.events[-1]:
-            # A late event: merge with the tail it belongs in (never the whole run), and fold
-            # again from the last checkpoint before it.
-            first = bisect.bisect_left(self._times, events[0].t_ns)
-            tail = self.events[first:] + events
-            tail.sort()
-            self.events[first:] = tail
-            self._times[first:] = [e.t_ns for e in tail]
+        old = len(self.events)
+        first = self.events.add(sorted(events))  # tuples starting (t_ns, pid, seq): see sort_key
+        if first < old:
+            # A late event: fold again from the last checkpoint before it.
+            for reader in self._readers:
+                if reader.taken > first:
+                    reader.cut = first if reader.cut is None else min(reader.cut, first)
             k = bisect.bisect_right(self._checkpoint_at, first)  # those after at most `first` stay
             del self._checkpoints[k:], self._checkpoint_at[k:]
-            self._head = self._checkpoints[-1].copy()
+            self._head = _thaw(self._checkpoints[-1])
             first = self._head.events
             for listener in self._listeners:
                 listener.rewound(first)
-        else:
-            self.events.extend(events)
-            self._times.extend(e.t_ns for e in events)
         head, at, listeners = self._head, self._checkpoint_at, self._listeners
-        for i in range(first, len(self.events)):
-            e = self.events[i]
+        for i, e in enumerate(self.events[first:], first):
             apply(head, e)
             for listener in listeners:
                 listener.applied(head, e, i)
             if i + 1 - at[-1] >= CHECKPOINT_EVERY and i + 1 - at[-1] >= len(head.messages):
-                self._checkpoints.append(head.copy())
+                self._checkpoints.append(_freeze(head))
                 at.append(i + 1)
 
     def _state_after(self, n: int) -> Snapshot:
         """The state after the first `n` events."""
         k = bisect.bisect_right(self._checkpoint_at, n) - 1
-        snap = self._checkpoints[k].copy()
+        snap = _thaw(self._checkpoints[k])
         for e in self.events[self._checkpoint_at[k]:n]:
             apply(snap, e)
         return snap
 
     def index_at(self, t_ns: int) -> int:
         """How many events happened at or before `t_ns`."""
-        return bisect.bisect_right(self._times, t_ns)
+        return self.events.count_until(t_ns)
 
     def state_at(self, t_ns: int, shared: bool = False) -> Snapshot:
         """Everything as it was at time `t_ns` (monotonic ns, as in the events).
@@ -599,13 +626,13 @@ class Timeline:
 
     def next_time(self, t_ns: int) -> int | None:
         """The time of the first event after `t_ns`, if any."""
-        i = bisect.bisect_right(self._times, t_ns)
-        return self._times[i] if i < len(self._times) else None
+        i = self.events.count_until(t_ns)
+        return self.events.time(i) if i < len(self.events) else None
 
     def previous_time(self, t_ns: int) -> int | None:
         """The time of the last event before `t_ns`, if any."""
-        i = bisect.bisect_left(self._times, t_ns)
-        return self._times[i - 1] if i > 0 else None
+        i = self.events.count_before(t_ns)
+        return self.events.time(i - 1) if i > 0 else None
 
     def state_after(self, n: int) -> Snapshot:
         """Everything as it was after the first `n` events (for stepping event by event)."""

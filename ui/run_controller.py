@@ -144,13 +144,14 @@ class RunController(QObject):
         self.stop()
         self.run = None
         self.document = recording.document
-        self.timeline = Timeline(recording.document.scenario, recording.events)
+        self.timeline = Timeline(recording.document.scenario)
         self.started_ns = recording.started_ns
         self.playhead = self.started_ns
         self.outcome = "loaded"
         self.trace_path = Path(path)
         self.mode = "paused"
         self.timeline_replaced.emit()
+        self.timeline.extend(recording.events)  # folded once: the panels listening see it happen
         self.events_added.emit(len(self.timeline))
         self.state_changed.emit()
         self.timer.start()

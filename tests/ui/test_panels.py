@@ -12,6 +12,7 @@ from simulator.lessons import lesson_path
 from simulator.recording import read_trace
 from simulator.session import Run
 from ui.panels import Console, EventLog, TimelinePlot, timeline_plot
+from ui.panels.history import Change, Level, Records
 from ui.run_controller import RunController
 
 # The offscreen platform says so whenever a top-level widget is shown; it is not about the panels.
@@ -50,6 +51,16 @@ def show(qtbot, widget):
     return widget
 
 
+def rows(log):
+    """The events the event log shows, in order."""
+    return [log.model.event(row) for row in range(log.model.rowCount())]
+
+
+def lines(console):
+    """The process_output events the console shows, in order."""
+    return [console.model.line(row) for row in range(console.model.rowCount())]
+
+
 def output_lines(events, process=None, until=None):
     return [e for e in events if e.kind == "process_output" and (process is None or e.process == process)
             and (until is None or e.t_ns <= until)]
@@ -66,7 +77,7 @@ def test_event_log_has_a_row_per_event_whichever_comes_first(qtbot, controller, 
     assert n > 40
     for log in (before, after):
         assert log.model.rowCount() == n
-        assert log.model.rows == controller.timeline.events
+        assert rows(log) == list(controller.timeline.events)
         assert log.count.text() == f"{n} events"
 
 
@@ -74,25 +85,25 @@ def test_event_log_filters_by_kind_process_and_object(qtbot, loaded):
     log = show(qtbot, EventLog(loaded))
     events = loaded.timeline.events
     log.set_filter("kind", "message_put")
-    assert [e.kind for e in log.model.rows] == ["message_put"] * 5
+    assert [e.kind for e in rows(log)] == ["message_put"] * 5
     assert log.count.text() == f"5 of {len(events)} events"
     log.set_filter("process", "consumer")
-    assert log.model.rows == []
+    assert rows(log) == []
     log.set_filter("kind", None)
-    assert log.model.rows == [e for e in events if e.process == "consumer"]
+    assert rows(log) == [e for e in events if e.process == "consumer"]
     log.set_filter("process", None)
     log.combos["object"].setCurrentIndex(log.combos["object"].findData("q"))  # as a user picks it
-    assert log.model.rows == [e for e in events if e.object == "q"]
+    assert rows(log) == [e for e in events if e.object == "q"]
     assert log.combos["kind"].findText("put_blocked") > 0 and log.combos["process"].findText("main") > 0
 
 
 def test_clicking_a_row_seeks_and_the_row_at_the_playhead_is_highlighted(qtbot, loaded):
     log = show(qtbot, EventLog(loaded))
-    row = next(i for i, e in enumerate(log.model.rows) if e.kind == "put_blocked")
+    row = next(i for i, e in enumerate(rows(log)) if e.kind == "put_blocked")
     index = log.model.index(row, 2)
     log.view.scrollTo(index)
     qtbot.mouseClick(log.view.viewport(), Qt.MouseButton.LeftButton, pos=log.view.visualRect(index).center())
-    assert loaded.playhead == log.model.rows[row].t_ns
+    assert loaded.playhead == log.model.event(row).t_ns
     assert log.model.current == row
     assert log.model.data(index, Qt.ItemDataRole.FontRole).bold()
     assert log.model.data(index, Qt.ItemDataRole.ForegroundRole) is not None  # blocked: coloured
@@ -108,7 +119,7 @@ def test_console_shows_the_lines_printed_up_to_the_playhead(qtbot, loaded):
     events = loaded.timeline.events
     third_put = output_lines(events, "producer")[3]
     loaded.seek(third_put.t_ns)
-    shown = console.model.lines[:console.model.shown]
+    shown = lines(console)
     assert shown == output_lines(events, until=third_put.t_ns)
     texts = [console.model.data(console.model.index(i, 2)) for i in range(console.model.shown)
              if shown[i].process == "producer"]
@@ -126,7 +137,7 @@ def test_clicking_a_console_line_seeks_to_it(qtbot, loaded):
     index = console.model.index(2, 2)
     qtbot.mouseClick(console.view.viewport(), Qt.MouseButton.LeftButton,
                      pos=console.view.visualRect(index).center())
-    assert loaded.playhead == console.model.lines[2].t_ns
+    assert loaded.playhead == console.model.line(2).t_ns
     assert console.model.rowCount() == 3
 
 
@@ -139,7 +150,7 @@ def test_console_marks_lines_printed_to_stderr(qtbot, loaded):
     loaded.events_added.emit(1)
     loaded.seek(line.t_ns)
     row = console.model.shown - 1
-    assert console.model.lines[row] is line
+    assert console.model.line(row) == line
     assert console.model.data(console.model.index(row, 1)) == "consumer (stderr)"
     assert console.model.data(console.model.index(row, 2)) == "ValueError: bad item"
     assert console.model.data(console.model.index(row, 2), Qt.ItemDataRole.FontRole).italic()
@@ -210,9 +221,9 @@ def test_panels_take_events_in_batches_without_resetting(qtbot, controller, less
         controller.events_added.emit(len(batch))
         controller.playhead = controller.timeline.end_ns
         controller.frame.emit()
-        assert log.model.rows == controller.timeline.events
-        assert puts.model.rows == [e for e in controller.timeline.events if e.kind == "message_put"]
-        assert console.model.lines[:console.model.shown] == output_lines(controller.timeline.events)
+        assert rows(log) == list(controller.timeline.events)
+        assert rows(puts) == [e for e in controller.timeline.events if e.kind == "message_put"]
+        assert lines(console) == output_lines(controller.timeline.events)
     assert resets == []
     assert log.model.rowCount() == len(events)
     assert plot.depth["q"]["y"].max() == 3
@@ -224,3 +235,17 @@ def test_panels_take_events_in_batches_without_resetting(qtbot, controller, less
         assert list(plot.bars.spans[key]["x1"]) == list(columns["x1"])
     assert plot.bars.open == reference.bars.open
     assert list(plot.depth["q"]["y"]) == list(reference.depth["q"]["y"])
+
+
+def test_history_records_read_back_as_the_tuples_appended():
+    changes = Records(Change)
+    appended = [(5, "blocked", "put", "q", 1), (9, "running", None, None, 2), (12, "blocked", "put", "q", 3)]
+    for record in appended:
+        changes.append(record)
+    assert changes[:] == [Change(*record) for record in appended] and changes[-1].waits_on == "q"
+    changes.pop()
+    assert len(changes) == 2 and changes[1] == Change(9, "running", None, None, 2)
+    same = Records(Change)
+    for record in appended[:2]:
+        same.append(record)
+    assert same == changes and same != Records(Level)

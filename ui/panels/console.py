@@ -11,13 +11,14 @@ are italic, red, and their process is marked "(stderr)". Clicking a line moves t
 from __future__ import annotations
 
 import bisect
+from array import array
+from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QTableView, QVBoxLayout
 
 from ipc.trace import Event
-from simulator.fold import sort_key
 from ui.panels.colors import emphasis_color, is_dark, process_color
 from ui.panels.follow import TimelinePanel
 from ui.run_controller import RunController
@@ -35,12 +36,14 @@ def label(e: Event) -> str:
 
 
 class ConsoleModel(QAbstractTableModel):
-    """`lines` are every process_output event so far; the first `shown` of them are rows."""
+    """`lines` are the indices in `store` (the timeline's events) of every process_output event
+    so far, `times` their times; the first `shown` of them are rows."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.lines: list[Event] = []
-        self.times: list[int] = []
+        self.store: Sequence[Event] = []
+        self.lines = array("q")
+        self.times = array("q")
         self.shown = 0
         self.started_ns = 0
         self.dark = False
@@ -50,23 +53,27 @@ class ConsoleModel(QAbstractTableModel):
         self._italic = QFont()
         self._italic.setItalic(True)
 
-    def reset(self, started_ns: int) -> None:
+    def reset(self, store: Sequence[Event], started_ns: int) -> None:
         self.beginResetModel()
-        self.lines, self.times, self.shown = [], [], 0
+        self.store, self.lines, self.times, self.shown = store, array("q"), array("q"), 0
         self.started_ns = started_ns
         palette = QApplication.palette()
         self.dark = is_dark(palette)
         self.dim = palette.color(QPalette.ColorRole.PlaceholderText)
         self.endResetModel()
 
-    def add(self, lines: list[Event]) -> None:
-        """Lines printed after all the others (not shown until `show_until` reaches them)."""
-        self.lines.extend(lines)
-        self.times.extend(e.t_ns for e in lines)
+    def line(self, row: int) -> Event:
+        return self.store[self.lines[row]]
 
-    def truncate(self, key) -> None:
-        """Forget the lines of events that sort at or after `key` (a `sort_key`)."""
-        cut = bisect.bisect_left(self.lines, key, key=sort_key)
+    def add(self, lines: list[tuple[int, Event]]) -> None:
+        """Lines printed after all the others, with their indices in the store (not shown until
+        `show_until` reaches them)."""
+        self.lines.extend(i for i, _ in lines)
+        self.times.extend(e.t_ns for _, e in lines)
+
+    def truncate(self, first: int) -> None:
+        """Forget the lines of the store's events from index `first` on."""
+        cut = bisect.bisect_left(self.lines, first)
         self._show(min(self.shown, cut))
         del self.lines[cut:], self.times[cut:]
 
@@ -92,7 +99,7 @@ class ConsoleModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        e = self.lines[index.row()]
+        e = self.line(index.row())
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
@@ -120,7 +127,7 @@ class ConsoleModel(QAbstractTableModel):
 
 
 class Console(TimelinePanel):
-    """Follows `controller`; `model.lines[:model.shown]` are the lines shown, `view` the table."""
+    """Follows `controller`; `model` holds the lines shown, `view` is the table."""
 
     def __init__(self, controller: RunController, parent=None):
         super().__init__(controller, parent)
@@ -148,18 +155,19 @@ class Console(TimelinePanel):
     # -- following the timeline
 
     def reset(self) -> None:
-        self.model.reset(self.controller.started_ns)
+        self.model.reset(self.events, self.controller.started_ns)
         self._names.clear()
         self._fit_name_column()
 
     def rewind(self, first: int) -> None:
-        self.model.truncate(sort_key(self.events[first]))
+        self.model.truncate(first)
 
     def take(self, first: int) -> None:
-        lines = [e for e in self.events[first:] if e.kind == "process_output" and e.detail]
+        lines = [(i, e) for i, e in enumerate(self.events[first:], first)
+                 if e.kind == "process_output" and e.detail]
         if lines:
             self.model.add(lines)
-            names = {label(e) for e in lines}
+            names = {label(e) for _, e in lines}
             if not names <= self._names:
                 self._names |= names
                 self._fit_name_column()
@@ -183,4 +191,4 @@ class Console(TimelinePanel):
 
     def _seek_to_line(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.controller.seek(self.model.lines[index.row()].t_ns)
+            self.controller.seek(self.model.times[index.row()])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import json
+from array import array
+from collections.abc import Sequence
 from operator import attrgetter
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
@@ -17,7 +19,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBox
                                QVBoxLayout)
 
 from ipc.trace import Event
-from simulator.fold import sort_key
 from ui.panels.colors import emphasis, emphasis_color, is_dark, process_color
 from ui.panels.follow import TimelinePanel
 from ui.run_controller import RunController
@@ -25,7 +26,6 @@ from ui.run_controller import RunController
 COLUMNS = ("time (s)", "process", "kind", "object", "message", "detail")
 FILTERS = ("process", "object", "kind")  # Event fields the combo boxes filter on
 _HIDDEN_DETAIL = {"pid", "ppid", "traceback", "stderr", "reported_by", "line", "stream"}
-_t_ns = attrgetter("t_ns")
 
 
 def detail_text(e: Event) -> str:
@@ -45,11 +45,17 @@ def detail_text(e: Event) -> str:
 
 
 class EventTableModel(QAbstractTableModel):
-    """The events that pass the filters, in time order; `current` is the highlighted row."""
+    """The events that pass the filters, in time order; `current` is the highlighted row.
+
+    A row is an index into the timeline's events (`store`): all of the first `count` when no
+    filter is set, else those listed in `rows`. So the model holds no events: a long run's stay
+    compact in the store, and only the rows in view are read."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list[Event] = []
+        self.store: Sequence[Event] = []
+        self.count = 0  # events of the store taken
+        self.rows: array | None = None  # with a filter: the indices of the events that pass
         self.started_ns = 0
         self.current = -1
         self.filters: dict[str, str | None] = dict.fromkeys(FILTERS)
@@ -61,48 +67,67 @@ class EventTableModel(QAbstractTableModel):
     def accepts(self, e: Event) -> bool:
         return all(value is None or getattr(e, field) == value for field, value in self.filters.items())
 
-    def reset(self, events: list[Event], started_ns: int) -> None:
+    def event(self, row: int) -> Event:
+        return self.store[row if self.rows is None else self.rows[row]]
+
+    def reset(self, store: Sequence[Event], count: int, started_ns: int) -> None:
         self.beginResetModel()
-        self.started_ns = started_ns
+        self.store, self.count, self.started_ns = store, count, started_ns
         palette = QApplication.palette()
         self.dark = is_dark(palette)
         self.highlight = QColor(palette.color(QPalette.ColorRole.Highlight))
         self.highlight.setAlpha(70)
-        self.rows = [e for e in events if self.accepts(e)] if any(self.filters.values()) else list(events)
+        self.rows = None
+        if any(self.filters.values()):
+            self.rows = array("q", self._passing(0, count))
         self.current = -1
         self.endResetModel()
 
-    def append(self, events: list[Event]) -> None:
-        new = [e for e in events if self.accepts(e)] if any(self.filters.values()) else events
-        if new:
-            n = len(self.rows)
-            self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
+    def _passing(self, first: int, stop: int):
+        return (i for i, e in enumerate(self.store[first:stop], first) if self.accepts(e))
+
+    def append(self, first: int, count: int) -> None:
+        """The store's events from `first` to `count` are new."""
+        n = self.rowCount()
+        new = count - first if self.rows is None else array("q", self._passing(first, count))
+        added = new if self.rows is None else len(new)
+        if added:
+            self.beginInsertRows(QModelIndex(), n, n + added - 1)
+        self.count = count
+        if self.rows is not None:
             self.rows.extend(new)
+        if added:
             self.endInsertRows()
 
-    def truncate(self, key) -> None:
-        """Remove the rows of events that sort at or after `key` (a `sort_key`)."""
-        cut = bisect.bisect_left(self.rows, key, key=sort_key)
-        if cut < len(self.rows):
-            self.beginRemoveRows(QModelIndex(), cut, len(self.rows) - 1)
-            del self.rows[cut:]
+    def truncate(self, first: int) -> None:
+        """Remove the rows of the store's events from index `first` on."""
+        cut = first if self.rows is None else bisect.bisect_left(self.rows, first)
+        if cut < self.rowCount():
+            self.beginRemoveRows(QModelIndex(), cut, self.rowCount() - 1)
+            self.count = first
+            if self.rows is not None:
+                del self.rows[cut:]
             self.current = min(self.current, cut - 1)
             self.endRemoveRows()
+        self.count = min(self.count, first)
 
     def row_at(self, t_ns: int) -> int:
         """The row of the latest event at or before `t_ns` (-1: none)."""
-        return bisect.bisect_right(self.rows, t_ns, key=_t_ns) - 1
+        n = min(self.count, self.store.count_until(t_ns)) if self.count else 0
+        return n - 1 if self.rows is None else bisect.bisect_left(self.rows, n) - 1
 
     def set_current(self, row: int) -> None:
         old, self.current = self.current, row
         for r in (old, row):
-            if 0 <= r < len(self.rows):
+            if 0 <= r < self.rowCount():
                 self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
 
     # -- Qt model interface
 
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+        if parent.isValid():
+            return 0
+        return self.count if self.rows is None else len(self.rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -113,7 +138,7 @@ class EventTableModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        e = self.rows[index.row()]
+        e = self.event(index.row())
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
@@ -138,7 +163,7 @@ class EventTableModel(QAbstractTableModel):
 
 
 class EventLog(TimelinePanel):
-    """Follows `controller`; `model.rows` are the shown events, `view` the table."""
+    """Follows `controller`; `model` holds the rows shown, `view` is the table."""
 
     def __init__(self, controller: RunController, parent=None):
         super().__init__(controller, parent)
@@ -198,11 +223,11 @@ class EventLog(TimelinePanel):
                 if combo.itemData(i) != value:
                     combo.removeItem(i)
             combo.blockSignals(False)
-        self.model.reset([], self.controller.started_ns)
+        self.model.reset(self.events, 0, self.controller.started_ns)
         self._update_count()
 
     def rewind(self, first: int) -> None:
-        self.model.truncate(sort_key(self.events[first]))
+        self.model.truncate(first)
 
     def take(self, first: int) -> None:
         new = self.events[first:]
@@ -211,7 +236,7 @@ class EventLog(TimelinePanel):
             values.discard(None)
             for value in values:
                 self._add_choice(field, value)
-        self.model.append(new)
+        self.model.append(first, len(self.events))
         self._update_count()
 
     def show_playhead(self, t_ns: int) -> None:
@@ -235,14 +260,14 @@ class EventLog(TimelinePanel):
     def _filter_changed(self) -> None:
         for field, combo in self.combos.items():
             self.model.filters[field] = combo.currentData()
-        self.model.reset(self.events, self.controller.started_ns)
+        self.model.reset(self.events, self.model.count, self.controller.started_ns)
         self._update_count()
         self._frame()
 
     def _update_count(self) -> None:
-        shown, total = len(self.model.rows), len(self.events)
+        shown, total = self.model.rowCount(), self.model.count
         self.count.setText(f"{total} events" if shown == total else f"{shown} of {total} events")
 
     def _seek_to_row(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.controller.seek(self.model.rows[index.row()].t_ns)
+            self.controller.seek(self.model.event(index.row()).t_ns)

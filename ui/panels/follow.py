@@ -1,36 +1,20 @@
 """The base of the bottom-area panels: follow a `RunController`'s timeline incrementally.
 
-A panel keeps its own copy of the events it has seen. When the controller reports new events it
-works out what changed: almost always events appended at the end (the panel takes just those),
-rarely an event that arrived late and was sorted in before some the panel had already taken
-(the panel rewinds to that point, then takes everything after it). A new run or a loaded trace
-resets it. Each frame, it moves its playhead marker.
+A panel takes the timeline's events as they come, through a `simulator.fold.Reader`: almost
+always events appended at the end (the panel takes just those), rarely an event that arrived late
+and was sorted in before some the panel had already taken (the panel rewinds to that point, then
+takes everything after it). It keeps no events of its own (a long run's are in the timeline's
+compact store), only what it shows of them. A new run or a loaded trace resets it. Each frame,
+it moves its playhead marker.
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from ipc.trace import Event
+from simulator.event_store import EventStore
+from simulator.fold import Reader
 from ui.run_controller import RunController
-
-
-def unchanged_prefix(seen: list[Event], events: list[Event]) -> int:
-    """How many of `seen` are still the first events of `events` (compared by identity).
-
-    Events only ever get inserted, so once a position differs every later one does too: a
-    binary search finds the first difference."""
-    n = min(len(seen), len(events))
-    if n == len(seen) and (n == 0 or events[n - 1] is seen[n - 1]):
-        return n
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if events[mid] is seen[mid]:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 class TimelinePanel(QWidget):
@@ -40,7 +24,13 @@ class TimelinePanel(QWidget):
     def __init__(self, controller: RunController, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
-        self.events: list[Event] = []  # the timeline's events as this panel has taken them
+        self._reader: Reader | None = None
+
+    @property
+    def events(self) -> EventStore | list:
+        """The timeline's events (none without a timeline)."""
+        timeline = self.controller.timeline
+        return timeline.events if timeline is not None else []
 
     def follow(self) -> None:
         self.controller.timeline_replaced.connect(self._replaced)
@@ -63,8 +53,7 @@ class TimelinePanel(QWidget):
         raise NotImplementedError
 
     def rewind(self, first: int) -> None:
-        """Forget what came from events at index `first` and later (`self.events` still holds
-        them while this runs)."""
+        """Forget what came from events at index `first` and later (they moved)."""
         raise NotImplementedError
 
     def take(self, first: int) -> None:
@@ -77,20 +66,22 @@ class TimelinePanel(QWidget):
     # -- following
 
     def _replaced(self) -> None:
-        self.events = []
+        timeline = self.controller.timeline
+        self._reader = timeline.reader() if timeline is not None else None
         self.reset()
         self._catch_up()
         self._frame()
 
     def _catch_up(self, _count: int = 0) -> None:
-        timeline = self.controller.timeline
-        events = timeline.events if timeline is not None else []
-        first = unchanged_prefix(self.events, events)
-        if first < len(self.events):
-            self.rewind(first)
-            del self.events[first:]
+        reader, events = self._reader, self.events
+        if reader is None:
+            return
+        first = reader.taken
+        cut = reader.take(len(events))
+        if cut is not None:
+            self.rewind(cut)
+            first = cut
         if len(events) > first:
-            self.events.extend(events[first:])
             self.take(first)
 
     def _frame(self) -> None:

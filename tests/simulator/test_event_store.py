@@ -1,0 +1,67 @@
+"""The event store: a sorted sequence of events, sealed in compressed blocks, that reads back
+exactly what was added, wherever late events land."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ipc.trace import Event
+from simulator import event_store
+from simulator.event_store import EventStore
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(event_store, "BLOCK", 4)
+    monkeypatch.setattr(event_store, "CACHED_BLOCKS", 2)
+
+
+def event(t_ns: int, pid: int = 1, seq: int = 1) -> Event:
+    return Event(t_ns, pid, seq, f"P{pid}", "message_put", "q", f"{pid}:{seq}",
+                 {"preview": f"item {t_ns}", "n": [t_ns, None, 1.5, True]})
+
+
+def test_reads_back_what_was_added_in_order_with_late_events_anywhere():
+    rng = random.Random(3)
+    store, reference = EventStore(), []
+    for seq in range(1, 200):
+        batch = sorted(event(rng.randint(0, 5_000), pid=rng.randint(1, 3), seq=seq * 10 + k)
+                       for k in range(rng.randint(1, 6)))
+        expected_first = len(reference)
+        if reference and batch[0] < reference[-1]:
+            expected_first = sum(1 for e in reference if e.t_ns < batch[0].t_ns)
+        reference = sorted(reference + batch)
+        assert store.add(batch) == expected_first
+        assert len(store) == len(reference)
+    assert list(store) == reference
+    assert store[:] == reference
+    for _ in range(300):
+        a, b = sorted(rng.randrange(len(reference) + 1) for _ in range(2))
+        assert store[a:b] == reference[a:b]
+        assert store[a - len(reference)] == reference[a - len(reference)]
+        t = rng.randint(-1, 5_001)
+        assert store.count_until(t) == sum(1 for e in reference if e.t_ns <= t)
+        assert store.count_before(t) == sum(1 for e in reference if e.t_ns < t)
+    assert [store.time(i) for i in range(len(store))] == [e.t_ns for e in reference]
+
+
+def test_seals_all_but_the_newest_blocks_compactly():
+    store = EventStore()
+    for i in range(0, 100, 10):
+        store.add([event(t) for t in range(i, i + 10)])
+    assert len(store._tail) < 2 * event_store.BLOCK
+    assert len(store._blocks) * event_store.BLOCK + len(store._tail) == 100
+    assert len(store._cache) <= event_store.CACHED_BLOCKS
+    assert store[3] == event(3) and store[-1] == event(99)
+
+
+def test_rejects_what_a_list_would():
+    store = EventStore()
+    store.add([event(1), event(2)])
+    with pytest.raises(IndexError):
+        store[2]
+    with pytest.raises(ValueError):
+        store[::2]
+    assert store.add([]) == 2

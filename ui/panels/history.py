@@ -9,8 +9,10 @@ state here means exactly `ProcessState.state` (with its `op` and `waits_on`) and
 from __future__ import annotations
 
 import bisect
+from array import array
+from collections.abc import Sequence
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, get_type_hints
 
 from ipc.trace import Event
 from simulator.fold import Snapshot, Timeline
@@ -48,7 +50,47 @@ class Level(NamedTuple):
     index: int
 
 
-_new_change = Change._make
+class Records(Sequence):
+    """A list of `Change`s or `Level`s held as columns, ~30 bytes a record instead of ~150 (a
+    tuple and its ints): a long run has millions. Reading one builds its tuple; a text field
+    is stored as the number of that text in a table shared by all."""
+
+    _codes: dict[str | None, int] = {None: 0}
+    _texts: list[str | None] = [None]
+
+    def __init__(self, kind: type[Change] | type[Level]):
+        self._kind = kind
+        self._is_text = [hint is not int for hint in get_type_hints(kind).values()]
+        self._columns = [array("q") for _ in kind._fields]
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        texts = self._texts
+        return self._kind._make([texts[column[i]] if is_text else column[i]
+                                 for column, is_text in zip(self._columns, self._is_text)])
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Records) and self._kind is other._kind
+                and self._columns == other._columns)  # (one table of texts: equal codes)
+
+    def append(self, record) -> None:
+        codes = self._codes
+        for column, is_text, value in zip(self._columns, self._is_text, record):
+            if is_text:
+                code = codes.get(value)
+                if code is None:
+                    code = codes[value] = len(self._texts)
+                    self._texts.append(value)
+                value = code
+            column.append(value)
+
+    def pop(self) -> None:
+        for column in self._columns:
+            column.pop()
 
 
 class RunHistory:
@@ -59,9 +101,14 @@ class RunHistory:
 
     def __init__(self, timeline: Timeline, started_ns: int):
         snap = timeline.state_after(0)
-        self.changes: dict[str, list[Change]] = {
-            name: [Change(started_ns, p.state, p.op, p.waits_on, -1)] for name, p in snap.processes.items()}
-        self.levels: dict[str, list[Level]] = {name: [Level(started_ns, 0, -1)] for name in snap.channels}
+        self.changes: dict[str, Records] = {}
+        for name, p in snap.processes.items():
+            self.changes[name] = Records(Change)
+            self.changes[name].append((started_ns, p.state, p.op, p.waits_on, -1))
+        self.levels: dict[str, Records] = {}
+        for name in snap.channels:
+            self.levels[name] = Records(Level)
+            self.levels[name].append((started_ns, 0, -1))
         self._taken_changes = {name: 0 for name in self.changes}  # how many `take_new` handed out
         self._taken_levels = {name: 0 for name in self.levels}
         self._cut: int | None = None  # the first event whose entries were withdrawn since then
@@ -84,19 +131,21 @@ class RunHistory:
             state, op, waits_on = p.state, p.op, p.waits_on
             history = changes.get(name)
             if history is None:
-                history = changes[name] = []
+                history = changes[name] = Records(Change)
             elif history:
                 last = history[-1]
                 if last.state == state and last.op == op and last.waits_on == waits_on:
                     continue
-            history.append(_new_change((e.t_ns, state, op, waits_on, i)))
+            history.append((e.t_ns, state, op, waits_on, i))
         if kind in DEPTH_KINDS:
             channels = snap.channels
             for name in (obj,) if obj in channels else list(channels):  # a lost item names none
                 depth = channels[name].depth()
-                history = self.levels.setdefault(name, [])
+                history = self.levels.get(name)
+                if history is None:
+                    history = self.levels[name] = Records(Level)
                 if not history or history[-1].depth != depth:
-                    history.append(Level(e.t_ns, depth, i))
+                    history.append((e.t_ns, depth, i))
 
     def rewound(self, first: int) -> None:
         """Forget what events from index `first` on did: they are being folded again."""

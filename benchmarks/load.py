@@ -11,6 +11,11 @@ consumer processes, spread over the queues the same way, each get exactly their 
 producers x 10,000 items = 500,000 messages (10 consumers besides: 60 processes and main); each
 message makes 4 events (its put, its get, and the line each of them prints).
 
+For a long run at a smaller scale, one producer, queue and consumer
+(``--producers 1 --queues 1 --consumers 1 --items 900000``: 3.6 M events, a tenth of an hour at
+10,000 events/s, in a few minutes) shows what the window keeps per event; the script extrapolates
+both processes' memory to an hour at 10,000 events/s from what it measured.
+
 The scenario runs in the real `MainWindow` (offscreen), started by its Run action, while the
 window's event loop runs freely. A precise 10 ms timer measures its own lateness: how long past
 its due time the event loop was busy elsewhere, which is how long a click or a key press would
@@ -110,7 +115,8 @@ class LatenessProbe:
         if now - self._shown >= PROGRESS_S:
             self._shown = now
             print(f"  {now - self._started:6.0f} s: {len(self.controller.timeline):,} events in the window, "
-                  f"{self.controller.backlog:,} waiting, RSS {rss_kib() / 1024:,.0f} MiB", flush=True)
+                  f"{self.controller.backlog:,} waiting, RSS {rss_kib() / 1024:,.0f} MiB "
+                  f"(recorder {rss_kib(self.recorder_pid) / 1024:,.0f} MiB)", flush=True)
 
 
 def trace_events(path: Path) -> int:
@@ -181,6 +187,11 @@ def main() -> int:
     print(f"window process RSS {rss_before / 1024:.0f} MiB before, {rss_after / 1024:.0f} MiB after "
           f"(peak {rss_peak / 1024:.0f} MiB): {grew / in_ui:.0f} B per recorded event")
     print(f"recorder process peak RSS {probe.recorder_peak_kib / 1024:.0f} MiB")
+    hour = 36_000_000  # 1 hour at 10,000 events/s
+    print(f"at these rates, 1 hour at 10,000 events/s ({hour:,} events): window "
+          f"{(rss_before * 1024 + grew / in_ui * hour) / 2 ** 30:.1f} GiB, recorder "
+          f"{probe.recorder_peak_kib * 1024 / in_ui * hour / 2 ** 30:.1f} GiB at most (its whole peak "
+          f"counted per event)")
     print("ran to the end" if ok else "DID NOT RUN TO THE END")
     return 0 if ok else 1
 

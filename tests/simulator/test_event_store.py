@@ -65,3 +65,16 @@ def test_rejects_what_a_list_would():
     with pytest.raises(ValueError):
         store[::2]
     assert store.add([]) == 2
+
+
+def test_where_finds_the_events_with_given_fields_sealed_or_not():
+    store = EventStore()
+    events = [Event(t, t % 3, t, f"P{t % 3}", ("put", "get")[t % 2], "q" if t % 5 else "r", None, None)
+              for t in range(50)]
+    store.add(events[:30])
+    store.add(events[30:])
+    store[1]  # one block decoded (cached), the others read as they are
+    for fields in ({"kind": "put"}, {"process": "P1", "object": "r"}, {"kind": "nothing"}, {"seq": 7}):
+        expected = [i for i, e in enumerate(events) if all(getattr(e, f) == v for f, v in fields.items())]
+        assert list(store.where(0, 50, **fields)) == expected
+        assert list(store.where(9, 17, **fields)) == [i for i in expected if 9 <= i < 17]

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QTableView, QVBoxLayout
 
 from ipc.trace import Event
+from simulator.event_store import EventStore
 from ui.panels.colors import emphasis_color, is_dark, process_color
 from ui.panels.follow import TimelinePanel
 from ui.run_controller import RunController
@@ -41,7 +41,7 @@ class ConsoleModel(QAbstractTableModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.store: Sequence[Event] = []
+        self.store = EventStore()
         self.lines = array("q")
         self.times = array("q")
         self.shown = 0
@@ -53,7 +53,7 @@ class ConsoleModel(QAbstractTableModel):
         self._italic = QFont()
         self._italic.setItalic(True)
 
-    def reset(self, store: Sequence[Event], started_ns: int) -> None:
+    def reset(self, store: EventStore, started_ns: int) -> None:
         self.beginResetModel()
         self.store, self.lines, self.times, self.shown = store, array("q"), array("q"), 0
         self.started_ns = started_ns

@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import json
 from array import array
-from collections.abc import Sequence
 from operator import attrgetter
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBox
                                QVBoxLayout)
 
 from ipc.trace import Event
+from simulator.event_store import EventStore
 from ui.panels.colors import emphasis, emphasis_color, is_dark, process_color
 from ui.panels.follow import TimelinePanel
 from ui.run_controller import RunController
@@ -53,7 +53,7 @@ class EventTableModel(QAbstractTableModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.store: Sequence[Event] = []
+        self.store = EventStore()
         self.count = 0  # events of the store taken
         self.rows: array | None = None  # with a filter: the indices of the events that pass
         self.started_ns = 0
@@ -64,13 +64,10 @@ class EventTableModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
 
-    def accepts(self, e: Event) -> bool:
-        return all(value is None or getattr(e, field) == value for field, value in self.filters.items())
-
     def event(self, row: int) -> Event:
         return self.store[row if self.rows is None else self.rows[row]]
 
-    def reset(self, store: Sequence[Event], count: int, started_ns: int) -> None:
+    def reset(self, store: EventStore, count: int, started_ns: int) -> None:
         self.beginResetModel()
         self.store, self.count, self.started_ns = store, count, started_ns
         palette = QApplication.palette()
@@ -84,7 +81,8 @@ class EventTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def _passing(self, first: int, stop: int):
-        return (i for i, e in enumerate(self.store[first:stop], first) if self.accepts(e))
+        filters = {field: value for field, value in self.filters.items() if value is not None}
+        return self.store.where(first, stop, **filters)
 
     def append(self, first: int, count: int) -> None:
         """The store's events from `first` to `count` are new."""
@@ -113,7 +111,7 @@ class EventTableModel(QAbstractTableModel):
 
     def row_at(self, t_ns: int) -> int:
         """The row of the latest event at or before `t_ns` (-1: none)."""
-        n = min(self.count, self.store.count_until(t_ns)) if self.count else 0
+        n = min(self.count, self.store.count_until(t_ns))
         return n - 1 if self.rows is None else bisect.bisect_left(self.rows, n) - 1
 
     def set_current(self, row: int) -> None:

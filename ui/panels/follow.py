@@ -27,10 +27,10 @@ class TimelinePanel(QWidget):
         self._reader: Reader | None = None
 
     @property
-    def events(self) -> EventStore | list:
+    def events(self) -> EventStore:
         """The timeline's events (none without a timeline)."""
         timeline = self.controller.timeline
-        return timeline.events if timeline is not None else []
+        return timeline.events if timeline is not None else EventStore()
 
     def follow(self) -> None:
         self.controller.timeline_replaced.connect(self._replaced)

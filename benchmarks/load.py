@@ -11,10 +11,11 @@ consumer processes, spread over the queues the same way, each get exactly their 
 producers x 10,000 items = 500,000 messages (10 consumers besides: 60 processes and main); each
 message makes 4 events (its put, its get, and the line each of them prints).
 
-For a long run at a smaller scale, one producer, queue and consumer
-(``--producers 1 --queues 1 --consumers 1 --items 900000``: 3.6 M events, a tenth of an hour at
-10,000 events/s, in a few minutes) shows what the window keeps per event; the script extrapolates
-both processes' memory to an hour at 10,000 events/s from what it measured.
+For a long run at a smaller scale, one producer, queue and consumer at about 10,000 events/s
+(``--producers 1 --queues 1 --consumers 1 --items 600000 --interval 0.0005``: 3.6 M events, six
+per item with the producer's sleep, a tenth of an hour) shows what the window keeps per event;
+the script extrapolates both processes' memory to an hour at 10,000 events/s from what it
+measured.
 
 The scenario runs in the real `MainWindow` (offscreen), started by its Run action, while the
 window's event loop runs freely. A precise 10 ms timer measures its own lateness: how long past
@@ -48,18 +49,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from simulator.scenario import Consumer, Document, Link, Producer, QueueNode, Scenario  # noqa: E402
+from simulator.scenario import Consumer, Document, Link, Pace, Producer, QueueNode, Scenario  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 
 TICK_MS = 10
 PROGRESS_S = 30
 
 
-def load_document(producers: int, items: int, queues: int, consumers: int) -> Document:
-    """Producers and consumers spread over the queues in turn; each consumer gets its share."""
+def load_document(producers: int, items: int, queues: int, consumers: int, interval: float = 0.0) -> Document:
+    """Producers and consumers spread over the queues in turn; each consumer gets its share.
+    Each producer sleeps `interval` seconds before each put."""
     nodes, links = [QueueNode(f"q{k + 1}") for k in range(queues)], []
     for i in range(producers):
-        nodes.append(Producer(f"P{i + 1}", items=items, payload="{i}"))
+        nodes.append(Producer(f"P{i + 1}", items=items, payload="{i}", interval=Pace(interval)))
         links.append(Link(f"P{i + 1}", f"q{i % queues + 1}", "put"))
     for k in range(queues):
         sent = items * len(range(k, producers, queues))
@@ -131,10 +133,12 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--queues", type=int, default=5)
     parser.add_argument("--consumers", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=0.0,
+                        help="seconds each producer sleeps before each put (default 0: as fast as it can)")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds; then stop, the run not having gone to its end (in the window)")
     args = parser.parse_args()
-    document = load_document(args.producers, args.items, args.queues, args.consumers)
+    document = load_document(args.producers, args.items, args.queues, args.consumers, args.interval)
     messages = args.producers * args.items
     with tempfile.TemporaryDirectory(prefix="ipcsim-load-") as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp  # where the window records the run

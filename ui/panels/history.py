@@ -62,13 +62,23 @@ class Records(Sequence):
         self._kind = kind
         self._is_text = [hint is not int for hint in get_type_hints(kind).values()]
         self._columns = [array("q") for _ in kind._fields]
+        self._last = None  # the last record (read for every event folded: kept whole)
 
     def __len__(self) -> int:
         return len(self._columns[0])
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
+            start, stop, step = i.indices(len(self))
+            texts = self._texts
+            columns = [[texts[code] for code in column[start:stop:step]] if is_text else column[start:stop:step]
+                       for column, is_text in zip(self._columns, self._is_text)]
+            return list(map(self._kind._make, zip(*columns)))
+        if (i == -1 or i == len(self) - 1) and self._last is not None:
+            return self._last
+        return self._read(i)
+
+    def _read(self, i: int):
         texts = self._texts
         return self._kind._make([texts[column[i]] if is_text else column[i]
                                  for column, is_text in zip(self._columns, self._is_text)])
@@ -87,10 +97,12 @@ class Records(Sequence):
                     self._texts.append(value)
                 value = code
             column.append(value)
+        self._last = self._kind._make(record)
 
     def pop(self) -> None:
         for column in self._columns:
             column.pop()
+        self._last = self._read(-1) if len(self) else None
 
 
 class RunHistory:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import NamedTuple
 
 from .scenario import Scenario
@@ -183,6 +184,9 @@ class MessageState(NamedTuple):
     channel: str | None = None
 
 
+_message = partial(tuple.__new__, MessageState)
+
+
 @dataclass
 class Snapshot:
     t_ns: int
@@ -217,6 +221,17 @@ class Snapshot:
         )
         snap.unconfirmed = dict(self.unconfirmed)
         return snap
+
+    def __getstate__(self) -> dict:
+        # Pickled for the fold's checkpoints: messages as plain tuples pickle ~4x faster than
+        # NamedTuples (whose pickling calls back into Python for each).
+        state = self.__dict__.copy()
+        state["messages"] = [tuple(m) for m in self.messages.values()]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["messages"] = {m[0]: _message(m) for m in state["messages"]}
+        self.__dict__.update(state)
 
     def process(self, name: str) -> ProcessState:
         if name not in self.processes:  # a process the scenario does not name (e.g. a pool worker)

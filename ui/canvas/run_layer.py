@@ -295,7 +295,9 @@ _MOVES = {"message_put": _put_path, "message_got": _got_path,
 
 def _tokens(painter: QPainter, points: list[QPointF], color: QColor) -> None:
     """Messages in motion: discs with a darker rim, drawn as wide round points (two calls for
-    all of them: a thousand tokens paint in a few milliseconds)."""
+    all of them: a thousand tokens paint in a few milliseconds). Tokens within a pixel of one
+    another are drawn once: in a flood, hundreds ride one path a fraction of a pixel apart."""
+    points = list({(round(p.x()), round(p.y())): p for p in points}.values())
     r = 8 * theme.scale()
     for pen in (QPen(color.darker(140), 2 * r + 2.4), QPen(color, 2 * r)):
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)

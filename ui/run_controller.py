@@ -30,7 +30,7 @@ from simulator.scenario import Document
 from simulator.recorder import RecordedRun
 
 FRAME_MS = 33
-APPLY_BUDGET_S = 0.007  # per frame; a flood is folded in over several frames, never dropped
+APPLY_BUDGET_S = 0.007  # of folding per frame; a flood is folded in over several frames, never dropped
 APPLY_CHUNK = 200  # events folded between two looks at the clock
 HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _ready),
 MAX_HOLD_NS = 5_000_000_000  # or longer, up to 5 s, once late ones have been seen (60 busy
@@ -219,7 +219,8 @@ class RunController(QObject):
 
     def _take_inbox(self, budget_s: float | None = None, flush: bool = True) -> int:
         """Move received events into the timeline, in chunks: all of them, or as many chunks as
-        fit in `budget_s` seconds (the rest wait for the next frame, in order).
+        fit in `budget_s` seconds of folding (the rest wait for the next frame, in order); then
+        the panels take them, all at once (`events_added`).
 
         The collector delivers what it read from every process in one look, process by process,
         so a later delivery may hold events stamped before some of this one's; folding one of
@@ -249,11 +250,12 @@ class RunController(QObject):
             batch = pending[:min(ready, APPLY_CHUNK)]
             del pending[:len(batch)]
             self.timeline.extend(batch)
-            self.events_added.emit(len(batch))
             taken += len(batch)
             now = time.perf_counter()
             if budget_s is not None and now + (now - chunk_started) - started > budget_s:
                 break  # another chunk like this one would not fit
+        if taken:  # the panels take them all at once: much of their work is per batch
+            self.events_added.emit(taken)
         return taken
 
     def _ready(self, flush: bool) -> int:

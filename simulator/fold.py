@@ -576,7 +576,8 @@ class Timeline:
         if not events:
             return
         old = len(self.events)
-        first = self.events.add(sorted(events))  # tuples starting (t_ns, pid, seq): see sort_key
+        events = sorted(events)  # tuples starting (t_ns, pid, seq): see sort_key
+        first = self.events.add(events)
         if first < old:
             # A late event: fold again from the last checkpoint before it.
             for reader in self._readers:
@@ -588,8 +589,9 @@ class Timeline:
             first = self._head.events
             for listener in self._listeners:
                 listener.rewound(first)
+            events = self.events[first:]
         head, at, listeners = self._head, self._checkpoint_at, self._listeners
-        for i, e in enumerate(self.events[first:], first):
+        for i, e in enumerate(events, first):  # (the new ones: not read back from the store)
             apply(head, e)
             for listener in listeners:
                 listener.applied(head, e, i)

@@ -2,7 +2,8 @@
 
 An `Event` as Python objects costs ~400 bytes (a tuple, a detail dict, its strings); an hour at
 10,000 events/s is 36 M of them. So the store keeps only its newest events as objects (the
-*tail*, at most two blocks) and seals older ones in blocks of `BLOCK` events, each one
+*tail*, `TAIL_BLOCKS` blocks or a few seconds of a busy run: where late events land) and seals
+older ones in blocks of `BLOCK` events, each one
 ``zlib.compress(marshal.dumps(...))``: ~12 bytes per event. A sealed block is decoded again
 when someone reads into it (a seek folds from a checkpoint, the event log shows a row), and the
 few blocks decoded last are kept (`CACHED_BLOCKS`). The times of all events stay in an array
@@ -10,7 +11,7 @@ few blocks decoded last are kept (`CACHED_BLOCKS`). The times of all events stay
 
 Events are added in time order (see `simulator.fold.sort_key`); one that arrives late is sorted
 into its place, unsealing the blocks it lands in (late events are recent ones: the tail, rarely
-more).
+more). Blocks are sealed when the owner says they may be (`seal_before`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from itertools import starmap
 from ipc.trace import Event
 
 BLOCK = 2048  # events per sealed block: one decodes in a few milliseconds
+TAIL_BLOCKS = 16  # blocks of the newest events kept as objects: a late event lands among them
 CACHED_BLOCKS = 8  # decoded blocks kept
 _LEVEL = 1  # zlib's fastest: 12 bytes per event against 11 at the default level, 3x faster
 _INDEXED = tuple(Event._fields.index(name) for name in ("process", "kind", "object"))  # see `where`
@@ -161,8 +163,14 @@ class EventStore(Sequence):
         else:
             self._tail += events
             self._times.extend(e.t_ns for e in events)
+        return first
+
+    def seal_before(self, n: int) -> None:
+        """Seal the whole blocks of events before index `n`, but the newest `TAIL_BLOCKS`: the
+        caller knows how far back a late event may still make it read (`Timeline`: from its
+        oldest whole checkpoint on)."""
         size = self._size
-        while len(self._tail) >= 2 * size:  # keep the newest block (at least) decoded
+        while len(self._tail) >= (TAIL_BLOCKS + 1) * size and self._sealed + size <= n:
             block = self._tail[:size]
             self._cache[len(self._blocks)] = block  # likely read again soon (tokens, the log)
             self._blocks.append(seal(block))
@@ -170,4 +178,3 @@ class EventStore(Sequence):
             del self._tail[:size]
             if len(self._cache) > CACHED_BLOCKS:
                 self._cache.popitem(last=False)
-        return first

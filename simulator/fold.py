@@ -54,11 +54,14 @@ settles its message from that, never by guessing:
   (``"empty": True``) settles as lost the messages still shown inside whose putter had ended
   before it (`_found_empty`). Until then (or if no get comes) they are shown inside: some may be.
 
-Seeking: `Timeline` keeps a checkpoint (the state, pickled and compressed: ~10 bytes per
-message in it) every `CHECKPOINT_EVERY` events, or every as many events as there are messages
-unsettled, when there are more (making one costs about that much: so checkpoints cost at most
-about one message pickled per event, however deep the queues), and `state_at(t)` unpickles one
-checkpoint and applies the events after it.
+Seeking: `Timeline` keeps a checkpoint (a copy of the state) every `CHECKPOINT_EVERY` events,
+or, when the queues are deep, every eighth as many events as there are messages unsettled, and
+`state_at(t)` copies one checkpoint and applies the events after it. The newest
+`WHOLE_CHECKPOINTS` are kept as they are (a late event folds again from one of them, a short
+way). Older ones are kept pickled and compressed (~10 bytes per message in them) when they are
+as many events apart as there are messages in them, and dropped otherwise: so checkpoints cost
+at most about eight messages copied and one pickled per event, however deep the queues, and a
+long run's fit in memory.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ from .snapshot import (ENDED, MAIN, Access, ChannelState, Contents, LockState, M
                        PoolState, ProcessState, SharedState, Snapshot, initial_snapshot, set_state)
 
 CHECKPOINT_EVERY = 2048
+WHOLE_CHECKPOINTS = 8  # the newest checkpoints, kept unfrozen and closer together
 
 
 # --------------------------------------------------------------------------- applying events
@@ -508,7 +512,10 @@ def _freeze(snap: Snapshot) -> bytes:
     return zlib.compress(pickle.dumps(snap, pickle.HIGHEST_PROTOCOL), 1)
 
 
-def _thaw(checkpoint: bytes) -> Snapshot:
+def _thaw(checkpoint: Snapshot | bytes) -> Snapshot:
+    """A fresh copy of the state a checkpoint holds (the newest are kept whole: see Timeline)."""
+    if isinstance(checkpoint, Snapshot):
+        return checkpoint.copy()
     return pickle.loads(zlib.decompress(checkpoint))
 
 
@@ -537,7 +544,9 @@ class Timeline:
     def __init__(self, scenario: Scenario, events: list[Event] = ()):
         self.scenario = scenario
         self.events = EventStore()
-        self._checkpoints = [_freeze(initial_snapshot(scenario))]  # see _freeze
+        # Checkpoints, by `_checkpoint_at`: the newest `WHOLE_CHECKPOINTS` as they are (a late
+        # event folds again from one of them), older ones frozen (see _freeze).
+        self._checkpoints: list[Snapshot | bytes] = [initial_snapshot(scenario)]
         self._checkpoint_at: list[int] = [0]  # how many events each checkpoint comes after
         self._head = _thaw(self._checkpoints[0])  # the state after every event so far
         self._listeners: list = []  # see `listen`
@@ -595,9 +604,23 @@ class Timeline:
             apply(head, e)
             for listener in listeners:
                 listener.applied(head, e, i)
-            if i + 1 - at[-1] >= CHECKPOINT_EVERY and i + 1 - at[-1] >= len(head.messages):
-                self._checkpoints.append(_freeze(head))
+            if i + 1 - at[-1] >= CHECKPOINT_EVERY and i + 1 - at[-1] >= len(head.messages) // WHOLE_CHECKPOINTS:
+                self._checkpoints.append(head.copy())
                 at.append(i + 1)
+                self._retire(len(at) - WHOLE_CHECKPOINTS - 1)
+        # A late event folds again from a whole checkpoint: what follows the oldest stays whole.
+        self.events.seal_before(at[-WHOLE_CHECKPOINTS] if len(at) >= WHOLE_CHECKPOINTS else 0)
+
+    def _retire(self, k: int) -> None:
+        """Checkpoint `k` is no longer among the newest: frozen if it is as far from the frozen
+        one before it as its state is large (one message pickled per event, at most), else dropped."""
+        if k < 1 or not isinstance(self._checkpoints[k], Snapshot):
+            return
+        frozen = k - 1  # the one before it is frozen, or the run's start
+        if self._checkpoint_at[k] - self._checkpoint_at[frozen] >= len(self._checkpoints[k].messages):
+            self._checkpoints[k] = _freeze(self._checkpoints[k])
+        else:
+            del self._checkpoints[k], self._checkpoint_at[k]
 
     def _state_after(self, n: int) -> Snapshot:
         """The state after the first `n` events."""

@@ -16,6 +16,7 @@ from simulator.event_store import EventStore
 def small_blocks(monkeypatch):
     monkeypatch.setattr(event_store, "BLOCK", 4)
     monkeypatch.setattr(event_store, "CACHED_BLOCKS", 2)
+    monkeypatch.setattr(event_store, "TAIL_BLOCKS", 1)
 
 
 def event(t_ns: int, pid: int = 1, seq: int = 1) -> Event:
@@ -34,6 +35,7 @@ def test_reads_back_what_was_added_in_order_with_late_events_anywhere():
             expected_first = sum(1 for e in reference if e.t_ns < batch[0].t_ns)
         reference = sorted(reference + batch)
         assert store.add(batch) == expected_first
+        store.seal_before(len(store) - 3)  # (as a timeline does, behind its checkpoints)
         assert len(store) == len(reference)
     assert list(store) == reference
     assert store[:] == reference
@@ -47,11 +49,12 @@ def test_reads_back_what_was_added_in_order_with_late_events_anywhere():
     assert [store.time(i) for i in range(len(store))] == [e.t_ns for e in reference]
 
 
-def test_seals_all_but_the_newest_blocks_compactly():
+def test_seals_all_but_the_newest_blocks_compactly_when_told():
     store = EventStore()
     for i in range(0, 100, 10):
         store.add([event(t) for t in range(i, i + 10)])
-    assert len(store._tail) < 2 * event_store.BLOCK
+        store.seal_before(len(store))
+    assert len(store._tail) < (event_store.TAIL_BLOCKS + 1) * event_store.BLOCK
     assert len(store._blocks) * event_store.BLOCK + len(store._tail) == 100
     assert len(store._cache) <= event_store.CACHED_BLOCKS
     assert store[3] == event(3) and store[-1] == event(99)
@@ -73,6 +76,7 @@ def test_where_finds_the_events_with_given_fields_sealed_or_not():
               for t in range(50)]
     store.add(events[:30])
     store.add(events[30:])
+    store.seal_before(40)
     store[1]  # one block decoded (cached), the others read as they are
     for fields in ({"kind": "put"}, {"process": "P1", "object": "r"}, {"kind": "nothing"}, {"seq": 7}):
         expected = [i for i, e in enumerate(events) if all(getattr(e, f) == v for f, v in fields.items())]

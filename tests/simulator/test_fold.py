@@ -26,6 +26,7 @@ def small_checkpoints(monkeypatch):
     across many of both, and late events unseal blocks."""
     monkeypatch.setattr(fold, "CHECKPOINT_EVERY", 7)
     monkeypatch.setattr(event_store, "BLOCK", 5)
+    monkeypatch.setattr(event_store, "TAIL_BLOCKS", 1)
 
 
 @pytest.mark.parametrize("lesson", [1, 11, 12, 15, 17, 18])

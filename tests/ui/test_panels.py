@@ -247,7 +247,7 @@ def test_history_records_read_back_as_the_tuples_appended():
     for record in appended:
         changes.append(record)
     assert changes[:] == [Change(*record) for record in appended] and changes[-1].waits_on == "q"
-    changes.pop()
+    changes.cut(3)
     assert len(changes) == 2 and changes[1] == Change(9, "running", None, None, 2)
     same = Records(Change)
     for record in appended[:2]:

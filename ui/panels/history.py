@@ -99,10 +99,13 @@ class Records(Sequence):
             column.append(value)
         self._last = self._kind._make(record)
 
-    def pop(self) -> None:
-        for column in self._columns:
-            column.pop()
-        self._last = self._read(-1) if len(self) else None
+    def cut(self, first: int) -> None:
+        """Drop the records that events `first` and later made (their `index` never decreases)."""
+        n = bisect.bisect_left(self._columns[self._kind._fields.index("index")], first)
+        if n < len(self):
+            for column in self._columns:
+                del column[n:]
+            self._last = self._read(-1) if n else None
 
 
 class RunHistory:
@@ -163,8 +166,7 @@ class RunHistory:
         """Forget what events from index `first` on did: they are being folded again."""
         for taken, histories in ((self._taken_changes, self.changes), (self._taken_levels, self.levels)):
             for name, history in histories.items():
-                while history and history[-1].index >= first:
-                    history.pop()
+                history.cut(first)
                 if taken.get(name, 0) > len(history):
                     taken[name] = len(history)
                     self._cut = first if self._cut is None else min(self._cut, first)

@@ -86,16 +86,16 @@ class EventTableModel(QAbstractTableModel):
 
     def append(self, first: int, count: int) -> None:
         """The store's events from `first` to `count` are new."""
-        n = self.rowCount()
-        new = count - first if self.rows is None else array("q", self._passing(first, count))
-        added = new if self.rows is None else len(new)
-        if added:
-            self.beginInsertRows(QModelIndex(), n, n + added - 1)
+        passing = None if self.rows is None else array("q", self._passing(first, count))
+        n, added = self.rowCount(), count - first if passing is None else len(passing)
+        if not added:
+            self.count = count
+            return
+        self.beginInsertRows(QModelIndex(), n, n + added - 1)
         self.count = count
-        if self.rows is not None:
-            self.rows.extend(new)
-        if added:
-            self.endInsertRows()
+        if passing is not None:
+            self.rows.extend(passing)
+        self.endInsertRows()
 
     def truncate(self, first: int) -> None:
         """Remove the rows of the store's events from index `first` on."""

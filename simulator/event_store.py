@@ -119,12 +119,17 @@ class EventStore(Sequence):
     def _block(self, k: int) -> list[Event]:
         events = self._cache.get(k)
         if events is None:
-            events = self._cache[k] = unseal(self._blocks[k])
-            if len(self._cache) > CACHED_BLOCKS:
-                self._cache.popitem(last=False)
+            events = unseal(self._blocks[k])
+            self._remember(k, events)
         else:
             self._cache.move_to_end(k)
         return events
+
+    def _remember(self, k: int, events: list[Event]) -> None:
+        """Keep block `k` decoded, forgetting the one read longest ago if too many are."""
+        self._cache[k] = events
+        if len(self._cache) > CACHED_BLOCKS:
+            self._cache.popitem(last=False)
 
     # -- times
 
@@ -172,9 +177,7 @@ class EventStore(Sequence):
         size = self._size
         while len(self._tail) >= (TAIL_BLOCKS + 1) * size and self._sealed + size <= n:
             block = self._tail[:size]
-            self._cache[len(self._blocks)] = block  # likely read again soon (tokens, the log)
+            self._remember(len(self._blocks), block)  # likely read again soon (tokens, the log)
             self._blocks.append(seal(block))
             self._values.append({i: frozenset(e[i] for e in block) for i in _INDEXED})
             del self._tail[:size]
-            if len(self._cache) > CACHED_BLOCKS:
-                self._cache.popitem(last=False)

@@ -32,6 +32,7 @@ from simulator.recorder import RecordedRun
 FRAME_MS = 33
 APPLY_BUDGET_S = 0.007  # of folding per frame; a flood is folded in over several frames, never dropped
 APPLY_CHUNK = 200  # events folded between two looks at the clock
+LOAD_CHUNK = 16_384  # events of an opened trace folded at a time (fewer than the store keeps whole)
 HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _ready),
 MAX_HOLD_NS = 5_000_000_000  # or longer, up to 5 s, once late ones have been seen (60 busy
 # processes on 2 cores hold some up for seconds between stamping an event and publishing it)
@@ -151,8 +152,11 @@ class RunController(QObject):
         self.trace_path = Path(path)
         self.mode = "paused"
         self.timeline_replaced.emit()
-        self.timeline.extend(recording.events)  # folded once: the panels listening see it happen
-        self.events_added.emit(len(self.timeline))
+        events = recording.events  # folded once: the panels listening see it happen, and take
+        for i in range(0, len(events), LOAD_CHUNK):  # each chunk before it is sealed away
+            chunk = events[i:i + LOAD_CHUNK]
+            self.timeline.extend(chunk)
+            self.events_added.emit(len(chunk))
         self.state_changed.emit()
         self.timer.start()
         self.frame.emit()

@@ -150,7 +150,8 @@ _MARSHAL = 2  # the marshal version without back-references: records can be conc
 _MIN_RECORD = 18  # no record is shorter (a 5-tuple's header, two 5-byte ints, three 1-byte items)
 _HELLO = struct.Struct("<I")
 _BATCH_MS = 1  # while events flow, the collector reads every ring this often
-_BACKSTOP_MS = 100  # the longest an asleep collector goes without looking (see _sleep)
+_BACKSTOP_MS = 20  # the longest an asleep collector goes without looking (see _sleep), and so
+# how often `Collector.complete_ns` moves on in a quiet run
 _SEND_FLAGS = socket.MSG_DONTWAIT | getattr(socket, "MSG_NOSIGNAL", 0)
 
 
@@ -646,11 +647,9 @@ class Collector:
         self._open: dict[int, Stream] = {}
         self._total = 0
         self._notes = 0
-        # Every event its process published before this moment has been handed over (drained,
-        # or given to `on_events`), but those of a process that had only just connected (read
-        # in the next look). Events come in stream order, not time order: one stamped before
-        # this moment arrives later only in that case, or if its process was held up between
-        # stamping and publishing it.
+        # Every event stamped before this moment has been handed over (drained, or given to
+        # `on_events`), a new process's too (see `_serve`), unless its process was held up
+        # between stamping and publishing it: events come in stream order, not time order.
         self.complete_ns = 0
         self._fence = threading.Lock()
         self._stop_r, self._stop_w = os.pipe()
@@ -738,30 +737,36 @@ class Collector:
             else:
                 asleep = self._sleep(rings)
                 timeout = _BACKSTOP_MS if asleep else 0
-            ready = poller.poll(timeout)
+            poller.poll(timeout)  # wait for something to happen, or for the time to look again
+            # The look's moment, then what is ready then (poll is level-triggered: what woke us
+            # still is): a process that connected before this moment, and so stamped its first
+            # event after, is mapped and read in this very look. That keeps `complete_ns` true.
+            looked_ns = time.monotonic_ns()
+            ready = poller.poll(0)
             if asleep:
                 for conn in rings:
                     conn.word[_ASLEEP] = 0
-            closing: list[_Conn] = []
+            heard: list[_Conn] = []
             for fd, _ in ready:
                 if fd == stop:
                     stop_by = time.monotonic() + 1.0
                     poller.unregister(stop)
                 elif fd == listener:
-                    self._accept(poller, conns)
+                    heard += self._accept(poller, conns)  # (their hello has come, if they stamped)
                 else:
-                    conn = conns[fd]
-                    mapped = conn.mm is not None
-                    if not conn.receive():
-                        poller.unregister(fd)
-                        del conns[fd]
-                        closing.append(conn)
-                    if not mapped and conn.mm is not None:
-                        rings.append(conn)
-                        with self._cond:
-                            self._open[conn.pid] = Stream(conn.pid, conn.process)
+                    heard.append(conns[fd])
+            closing: list[_Conn] = []
+            for conn in heard:
+                mapped = conn.mm is not None
+                if not conn.receive():
+                    poller.unregister(conn.sock)
+                    del conns[conn.sock.fileno()]
+                    closing.append(conn)
+                if not mapped and conn.mm is not None:
+                    rings.append(conn)
+                    with self._cond:
+                        self._open[conn.pid] = Stream(conn.pid, conn.process)
             events: list[Event] = []
-            looked_ns = time.monotonic_ns()
             for conn in rings:
                 try:
                     conn.read(events)
@@ -806,15 +811,18 @@ class Collector:
                 return False
         return True
 
-    def _accept(self, poller, conns: dict[int, _Conn]) -> None:
+    def _accept(self, poller, conns: dict[int, _Conn]) -> list[_Conn]:
+        """The connections waiting to be accepted, accepted."""
+        accepted = []
         while True:
             try:
                 sock, _ = self._listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                return accepted
             sock.setblocking(False)
-            conns[sock.fileno()] = _Conn(sock)
+            conns[sock.fileno()] = conn = _Conn(sock)
             poller.register(sock, select.POLLIN)
+            accepted.append(conn)
 
     def _publish(self, events: list[Event], ended: list[Stream]) -> None:
         if not events and not ended:

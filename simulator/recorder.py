@@ -9,7 +9,8 @@ The stream, on the recorder's stdout: frames of a 4-byte length and a `marshal`-
 ``("events", [event tuples...], last, complete_ns)`` (at most `FRAME_EVENTS` a frame; what the
 collector delivered at once goes on in frames up to the one marked `last`, and reaches the
 caller as one list, with the run's `complete_ns` as it was before that delivery: every event
-stamped before then is in that delivery or an earlier one, nearly always), then one
+stamped before then is in that delivery or an earlier one, nearly always; with nothing to
+deliver, an empty delivery carries `complete_ns` on every `HEARTBEAT_S`), then one
 ``("finished", outcome, deadlock)``. The recorder reads its stdin: a line ``stop`` stops the run;
 end of file (its caller is gone, however it died) stops the run too, which is then recorded to
 its end (``run_stopped``) before the recorder exits, if that is quick (see `_stop_on_request`).
@@ -129,31 +130,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--started-ns", type=int, required=True)
     parser.add_argument("--deadlock-grace", type=float)
     args = parser.parse_args(argv)
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")  # the stream is ours alone:
+    sender = _Sender(os.fdopen(os.dup(sys.stdout.fileno()), "wb"))  # the stream is ours alone:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed goes to stderr
     sys.stdout = sys.stderr
-    sending = threading.Lock()
-
-    def send(frame: tuple) -> None:
-        data = marshal.dumps(frame)
-        with sending:
-            out.write(_LENGTH.pack(len(data)) + data)
-            out.flush()
-
-    def forward(events: list[Event]) -> None:
-        complete_ns = run.complete_ns  # (as the collector's look before this one left it)
-        for i in range(0, len(events), FRAME_EVENTS):
-            last = i + FRAME_EVENTS >= len(events)
-            send(("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], last, complete_ns))
-
     os.nice(NICENESS)  # like the run's processes: the caller's window comes first
-    run = Run(scenario_file.load(args.scenario), args.trace, on_events=forward,
+    run = Run(scenario_file.load(args.scenario), args.trace,
+              on_events=lambda events: sender.events(events, run.complete_ns),  # (the look before)
               deadlock_grace=args.deadlock_grace, started_ns=args.started_ns)
     run.start()
     threading.Thread(target=_stop_on_request, args=(run,), name="stop-requests", daemon=True).start()
+    threading.Thread(target=_heartbeat, args=(run, sender), name="heartbeat", daemon=True).start()
     outcome = run.wait()
-    send(("finished", outcome, run.deadlock))
+    sender.finished(outcome, run.deadlock)
     return 0
+
+
+class _Sender:
+    """The recorder's stream: each delivery's frames written together, one writer at a time."""
+
+    def __init__(self, out):
+        self._out = out
+        self._lock = threading.Lock()
+        self.complete_ns = 0  # as the latest delivery said
+        self.finished_sent = False
+
+    def events(self, events: list[Event], complete_ns: int) -> None:
+        frames = [("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], i + FRAME_EVENTS >= len(events),
+                   complete_ns) for i in range(0, max(len(events), 1), FRAME_EVENTS)]
+        with self._lock:
+            if not self.finished_sent:
+                self._write(frames)
+                self.complete_ns = max(self.complete_ns, complete_ns)
+
+    def finished(self, outcome: str, deadlock: dict | None) -> None:
+        with self._lock:
+            self._write([("finished", outcome, deadlock)])
+            self.finished_sent = True
+
+    def _write(self, frames: list[tuple]) -> None:
+        for data in map(marshal.dumps, frames):
+            self._out.write(_LENGTH.pack(len(data)))
+            self._out.write(data)
+        self._out.flush()
+
+
+HEARTBEAT_S = 0.02  # with no event to send, how complete the run is goes on this often
+
+
+def _heartbeat(run: Run, sender: _Sender) -> None:
+    """Tell the caller how far the run is complete when there are no events to say it with, so
+    that it tells a quiet run from a recording held up (on a busy machine this process can be
+    kept waiting for seconds) and folds events in as far as that, never further."""
+    while not sender.finished_sent:
+        time.sleep(HEARTBEAT_S)
+        complete_ns = run.complete_ns
+        if complete_ns > sender.complete_ns:
+            sender.events([], complete_ns)
 
 
 ORPHANED_EXIT_S = 0.8  # with its caller gone, the recorder is gone this soon, finished or not

@@ -61,7 +61,6 @@ class RunController(QObject):
         self._inbox: deque[tuple[list[Event], int]] = deque()  # deliveries and their complete_ns
         self._pending: list[Event] = []  # taken from the inbox, not yet in the timeline
         self._complete = 0  # every event stamped before this moment has been taken (nearly always)
-        self._received_ns = 0  # when the latest delivery came
         self._hold_ns = HOLD_NS
         self._outcome_box: deque[str] = deque()
         self._last_tick = time.monotonic_ns()
@@ -112,7 +111,7 @@ class RunController(QObject):
         self.timeline = Timeline(document.scenario)
         self._inbox.clear()
         self._pending.clear()
-        self._complete = self._received_ns = 0
+        self._complete = 0
         self._hold_ns = HOLD_NS
         self._outcome_box.clear()
         self.outcome = None
@@ -129,7 +128,6 @@ class RunController(QObject):
 
     def _received(self, events: list[Event], complete_ns: int) -> None:  # on the recorder's reader thread
         self._inbox.append((events, complete_ns))
-        self._received_ns = time.monotonic_ns()
 
     def _watch(self, run: RecordedRun) -> None:
         self._outcome_box.append(run.wait())  # blocks this thread only
@@ -268,18 +266,14 @@ class RunController(QObject):
 
     def _ready(self, flush: bool) -> int:
         """How many of the pending events can be folded in now: those stamped `_hold_ns` before
-        the moment the deliveries taken vouch that nothing earlier is to come, or, once the run
-        has gone quiet (no delivery for that long), `_hold_ns` before now. The hold grows to
-        twice the lateness seen (up to `MAX_HOLD_NS`): a live picture is at most a frame and
-        that wait behind what the processes reported."""
+        the moment the deliveries taken vouch that nothing earlier is to come (a quiet run's
+        recorder vouches on, and one held up on a busy machine does not: the window never
+        guesses). The hold grows to twice the lateness seen (up to `MAX_HOLD_NS`): a live
+        picture is at most a frame and that wait behind what the processes reported."""
         pending = self._pending
         if not pending or (flush and not self._inbox):
             return len(pending)
-        horizon = self._complete
-        now = time.monotonic_ns()
-        if not self._inbox and now - self._received_ns >= self._hold_ns:
-            horizon = max(horizon, now)
-        return bisect.bisect_right(pending, horizon - self._hold_ns, key=_t_ns)
+        return bisect.bisect_right(pending, self._complete - self._hold_ns, key=_t_ns)
 
     @property
     def backlog(self) -> int:

@@ -110,7 +110,9 @@ Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across proce
 that hands a message over is stamped at the moment it commits (``message_put`` before the item
 enters the queue, ``message_got`` before the slot it freed can be taken, ``message_sent`` before
 the bytes are written), so across processes a message's put always sorts before its get and a
-queue never appears to hold more than its ``maxsize``. Some reports come after their effect (a
+queue never appears to hold more than its ``maxsize``. An event whose process had to wait for
+room in its ring (the collector behind) is stamped again after the wait, unless it was given its
+time: the operation goes on only once ``emit`` returns. Some reports come after their effect (a
 get or receive reports once it has the bytes, ``message_sent`` once they are written), so a
 process killed in between leaves an effect unreported; what is reported before it makes that
 deducible: ``send_called`` names the message before its first byte is written, a process's puts
@@ -241,19 +243,19 @@ class _Ring:
         """Write a record `emit` could not write at once (no room, or past the ring's end)."""
         n, cap = len(data), self.cap
         if n <= cap:
-            self._wait_for_room(n)
+            self.wait_for_room(n)
             self._put(data)
         else:
             # Larger than the ring: in pieces, into the emptied ring, announced in BIG (before
             # the first piece is published, cleared after the last), so that the collector
             # knows what it takes is not whole records yet.
-            self._wait_for_room(cap)
+            self.wait_for_room(cap)
             self.word[_BIG] = n
             view = memoryview(data)
             while len(view) > cap:
                 self._put(view[:cap])
                 view = view[cap:]
-                self._wait_for_room(min(len(view), cap))
+                self.wait_for_room(min(len(view), cap))
             self._put(view)
             self.word[_BIG] = 0
         # What `emit` may write without looking: up to the reader, and up to the ring's end.
@@ -272,14 +274,16 @@ class _Ring:
         self.word[_W] = self.w
         mm.seek(_HEAD + (self.w & (cap - 1)))
 
-    def _wait_for_room(self, n: int) -> None:
-        delay, poked = 50e-6, False
+    def wait_for_room(self, n: int) -> bool:
+        """Wait until `n` bytes (at most the whole ring) are free; whether that took waiting."""
+        delay, poked, n = 50e-6, False, min(n, self.cap)
         while self.cap - ((self.w - self.word[_R]) & _POS) < n:
             if not poked:  # the collector may be asleep; a dead one makes this raise
                 self.poke()
                 poked = True
             time.sleep(delay)
             delay = min(2 * delay, 0.001)
+        return poked
 
     def poke(self) -> None:
         """Wake the collector up (one byte on the connection)."""
@@ -425,6 +429,11 @@ def emit(kind: str, obj: str | None = None, msg: str | None = None, detail=None,
             ring.w = w
             ring.word[_W] = w  # publishes the record
         else:
+            if ring.wait_for_room(len(data)) and t_ns is None:
+                # The collector was behind and this process waited: what it reports happens as
+                # emit returns, so it is stamped again (else it would come seconds behind events
+                # other processes stamped while it waited).
+                data = _dumps((_now(), kind_id, obj_id, msg, detail), _MARSHAL)
             ring.write(data)
     except OSError as exc:
         sink.fail(exc)
@@ -651,6 +660,7 @@ class Collector:
         # `on_events`), a new process's too (see `_serve`), unless its process was held up
         # between stamping and publishing it: events come in stream order, not time order.
         self.complete_ns = 0
+        self._found_ns = time.monotonic_ns()  # the latest look that found events began then
         self._fence = threading.Lock()
         self._stop_r, self._stop_w = os.pipe()
         self._closed = False
@@ -686,6 +696,13 @@ class Collector:
         event = Event(t_ns, os.getpid(), seq, process, kind, obj, None, detail)
         self._publish([event], [])
         return event
+
+    def quiet_ns(self) -> int:
+        """How long the processes have published nothing, as far as the collector has looked:
+        from the latest look that found events to the latest look. A collector held up (on a
+        busy machine, or by its `on_events`) has not looked: that is not quiet."""
+        complete_ns = self.complete_ns  # (first: a look sets `_found_ns` before it)
+        return max(0, complete_ns - self._found_ns)
 
     def wait_streams_ended(self, timeout: float | None = None) -> bool:
         """Wait until every process that connected has closed its stream (or `timeout`)."""
@@ -782,6 +799,8 @@ class Collector:
                 conn.close()  # a trailing part of a record belongs to an operation that never returned
             busy = bool(events)
             self._publish(events, ended)
+            if events:
+                self._found_ns = looked_ns
             self.complete_ns = looked_ns
             if stop_by is not None and ((not ready and not events) or time.monotonic() > stop_by):
                 break

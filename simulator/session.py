@@ -128,7 +128,7 @@ class Run:
     def _watch_for_deadlock(self) -> None:
         while True:
             time.sleep(min(0.1, self._watch.grace / 2))
-            found = self._watch.check()
+            found = self._watch.check(self._collector.quiet_ns())
             with self._lock:
                 if self._finishing or self._stop_reason is not None:
                     return
@@ -160,9 +160,10 @@ class Run:
 
 
 class _DeadlockWatch:
-    """The run's events, folded once they stop coming: a deadlock needs `grace` seconds without an
-    event, so a flood is only stored here, never folded while it lasts; stored compactly
-    (`event_store.seal`, by this thread, not the collector's), since a flood may be long."""
+    """The run's events, folded once they stop coming: a deadlock needs `grace` seconds in which
+    the collector looked and found no event (a recorder held up is not a quiet run), so a flood is
+    only stored here, never folded while it lasts; stored compactly (`event_store.seal`, by this
+    thread, not the collector's), since a flood may be long."""
 
     SEAL_AT = 20_000  # events held as objects (~400 B each) before they are sealed
 
@@ -170,26 +171,27 @@ class _DeadlockWatch:
         self.grace = grace
         self._timeline = Timeline(scenario)
         self._lock = threading.Lock()
-        self._last = time.monotonic()
+        self._added = 0  # events added so far
         self._unfolded: list[Event] = []
         self._sealed: list[bytes] = []  # older unfolded events
         self._broken = False  # the fold failed on an event: stop watching, keep recording
 
     def add(self, events: list[Event]) -> None:
         with self._lock:
-            self._last = time.monotonic()
+            self._added += len(events)
             if not self._broken:
                 self._unfolded.extend(events)
 
-    def check(self) -> dict | None:
-        """The deadlock_detected detail, once a deadlock has held for `grace` with no event."""
+    def check(self, quiet_ns: int) -> dict | None:
+        """The deadlock_detected detail, once a deadlock has held for `grace` with no event;
+        `quiet_ns`: how long the collector has found none (`Collector.quiet_ns`)."""
         with self._lock:
             if self._broken:
                 return None
-            quiet = time.monotonic() - self._last >= self.grace
+            quiet = quiet_ns >= self.grace * 1e9
             if not quiet and len(self._unfolded) < self.SEAL_AT:
                 return None
-            events, self._unfolded, last = self._unfolded, [], self._last
+            events, self._unfolded, added = self._unfolded, [], self._added
         if not quiet:
             self._sealed.append(seal(events))
             return None
@@ -204,6 +206,6 @@ class _DeadlockWatch:
         snap = self._timeline.state_at(self._timeline.end_ns, shared=True)
         blocked = deadlock(snap)
         with self._lock:
-            if blocked is None or self._last != last:  # an event came: it is not stuck
+            if blocked is None or self._added != added:  # an event came: it is not stuck
                 return None
         return {"blocked": describe(snap, blocked)}

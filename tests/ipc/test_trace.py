@@ -499,3 +499,64 @@ def test_what_the_collector_vouches_complete_holds_every_new_process_first_event
             ipc.trace.detach()
     late_ms = [(complete - t) / 1e6 for complete, started in deliveries for t in started if t < complete]
     assert [ms for ms in late_ms if ms > 1] == []
+
+
+def test_an_event_that_waited_for_room_in_the_ring_is_stamped_when_it_is_written(monkeypatch):
+    """A process whose ring is full waits for the collector: what it reports happens when emit
+    returns, so it is stamped after the wait, not seconds before among other processes' events."""
+    monkeypatch.setattr(ipc.trace, "_RING_BYTES", 4096)
+    gate = threading.Event()
+    got: list = []
+
+    def on_events(events):
+        gate.wait()  # the collector held up: the ring fills
+        got.extend(events)
+
+    emitted = 0
+
+    def emitter():
+        nonlocal emitted
+        for i in range(1000):
+            ipc.trace.emit("small", str(i))
+            emitted += 1
+
+    with ipc.trace.Collector(on_events=on_events) as collector:
+        ipc.trace.attach(collector.address)
+        try:
+            thread = threading.Thread(target=emitter)
+            thread.start()
+            seen = -1
+            while seen != emitted:  # until the emitter has been stuck for a while: the ring is full
+                seen = emitted
+                thread.join(0.2)
+            blocked, released_ns = emitted, time.monotonic_ns()
+            gate.set()
+            thread.join()
+            deadline = time.monotonic() + 20
+            while len([e for e in got if e.kind == "small"]) < 1000 and time.monotonic() < deadline:
+                collector.wait(0.1)
+        finally:
+            ipc.trace.detach()
+    small = {int(e.object): e.t_ns for e in got if e.kind == "small"}
+    assert len(small) == 1000 and 0 < blocked < 1000
+    assert small[blocked - 1] < released_ns <= small[blocked]
+
+
+def test_quiet_is_how_long_the_collector_looked_and_found_nothing():
+    """`quiet_ns` grows only while the collector looks and finds no event (what a deadlock watch
+    needs): not while events come, however slowly they are handed over."""
+    with ipc.trace.Collector(on_events=lambda events: None) as collector:
+        ipc.trace.attach(collector.address)
+        try:
+            emitting_until = time.monotonic() + 0.3
+            quiet_while_emitting = 0
+            while time.monotonic() < emitting_until:
+                ipc.trace.emit("tick")
+                quiet_while_emitting = max(quiet_while_emitting, collector.quiet_ns())
+            stopped_ns = time.monotonic_ns()
+            while collector.quiet_ns() < 200_000_000 and time.monotonic_ns() - stopped_ns < 5e9:
+                collector.wait(0.01)
+            assert quiet_while_emitting < 50_000_000
+            assert collector.quiet_ns() >= 200_000_000
+        finally:
+            ipc.trace.detach()

@@ -34,7 +34,6 @@ from typing import Callable
 from ipc.trace import Event
 
 from . import scenario_file
-from .runner import NICENESS
 from .scenario import Document
 from .session import _PACKAGE_ROOT, Run, default_trace_path
 
@@ -133,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     sender = _Sender(os.fdopen(os.dup(sys.stdout.fileno()), "wb"))  # the stream is ours alone:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed goes to stderr
     sys.stdout = sys.stderr
-    os.nice(NICENESS)  # like the run's processes: the caller's window comes first
     run = Run(scenario_file.load(args.scenario), args.trace,
               on_events=lambda events: sender.events(events, run.complete_ns),  # (the look before)
               deadlock_grace=args.deadlock_grace, started_ns=args.started_ns)
@@ -155,22 +153,22 @@ class _Sender:
         self.finished_sent = False
 
     def events(self, events: list[Event], complete_ns: int) -> None:
-        frames = [("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], i + FRAME_EVENTS >= len(events),
-                   complete_ns) for i in range(0, max(len(events), 1), FRAME_EVENTS)]
         with self._lock:
-            if not self.finished_sent:
-                self._write(frames)
-                self.complete_ns = max(self.complete_ns, complete_ns)
+            if self.finished_sent:
+                return
+            for i in range(0, max(len(events), 1), FRAME_EVENTS):
+                last = i + FRAME_EVENTS >= len(events)
+                self._write(("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], last, complete_ns))
+            self.complete_ns = max(self.complete_ns, complete_ns)
 
     def finished(self, outcome: str, deadlock: dict | None) -> None:
         with self._lock:
-            self._write([("finished", outcome, deadlock)])
+            self._write(("finished", outcome, deadlock))
             self.finished_sent = True
 
-    def _write(self, frames: list[tuple]) -> None:
-        for data in map(marshal.dumps, frames):
-            self._out.write(_LENGTH.pack(len(data)))
-            self._out.write(data)
+    def _write(self, frame: tuple) -> None:
+        data = marshal.dumps(frame)
+        self._out.write(_LENGTH.pack(len(data)) + data)
         self._out.flush()
 
 

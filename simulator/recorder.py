@@ -6,12 +6,13 @@ the events to the caller. The caller's only work per event is decoding it: no th
 competes with the caller's other threads for the interpreter while a flood is being recorded.
 
 The stream, on the recorder's stdout: frames of a 4-byte length and a `marshal`-ed tuple,
-``("events", [event tuples...], last, complete_ns)`` (at most `FRAME_EVENTS` a frame; what the
-collector delivered at once goes on in frames up to the one marked `last`, and reaches the
-caller as one list, with the run's `complete_ns` as it was before that delivery: every event
+``("events", count, data, complete_ns)``, `data` the `marshal`-ed event tuples (at most
+`FRAME_EVENTS` a frame; what the collector delivered at once goes in frames of which the last
+carries the run's `complete_ns` as it was before that delivery, the others None: every event
 stamped before then is in that delivery or an earlier one, nearly always; with nothing to
-deliver, an empty delivery carries `complete_ns` on every `HEARTBEAT_S`), then one
-``("finished", outcome, deadlock)``. The recorder reads its stdin: a line ``stop`` stops the run;
+deliver, an empty frame carries `complete_ns` on every `HEARTBEAT_S`), then one
+``("finished", outcome, deadlock)``. The caller gets each events frame still encoded, as a
+`Frame`: a backlog kept that way is several times smaller than as events. The recorder reads its stdin: a line ``stop`` stops the run;
 end of file (its caller is gone, however it died) stops the run too, which is then recorded to
 its end (``run_stopped``) before the recorder exits, if that is quick (see `_stop_on_request`).
 """
@@ -29,7 +30,7 @@ import threading
 import time
 from itertools import starmap
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ipc.trace import Event
 
@@ -41,18 +42,26 @@ FRAME_EVENTS = 1000  # events per frame: each decodes in well under a millisecon
 _LENGTH = struct.Struct("<I")
 
 
+class Frame(NamedTuple):
+    """Events as the recorder sent them, not decoded yet."""
+
+    count: int
+    data: bytes  # the event tuples, marshal-ed
+    complete_ns: int | None  # on a delivery's last frame (see the stream above), else None
+
+    def events(self) -> list[Event]:
+        return list(starmap(Event, marshal.loads(self.data)))
+
+
 class RecordedRun:
     """A scenario running in real processes, recorded by a recorder process."""
 
     def __init__(self, document: Document, trace_path: str | os.PathLike | None = None,
-                 on_events: Callable[[list[Event], int], None] | None = None,
-                 deadlock_grace: float | None = None):
-        """`on_events(events, complete_ns)` is called on a thread of its own with each delivery,
-        and the moment before which every event has been delivered, nearly always (see the
-        frames above)."""
+                 on_frame: Callable[[Frame], None] | None = None, deadlock_grace: float | None = None):
+        """`on_frame(frame)` is called on a thread of its own with each `Frame` of events."""
         self.document = document
         self.trace_path = Path(trace_path) if trace_path else default_trace_path(document)
-        self._on_events = on_events
+        self._on_frame = on_frame
         self._grace = deadlock_grace
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
@@ -98,7 +107,6 @@ class RecordedRun:
     def _read(self, scenario_path: Path) -> None:
         stream = self._proc.stdout
         outcome = "failed"  # unless the recorder says otherwise before its stream ends
-        delivery: list[Event] = []
         try:
             while len(header := stream.read(_LENGTH.size)) == _LENGTH.size:
                 size = _LENGTH.unpack(header)[0]
@@ -107,10 +115,8 @@ class RecordedRun:
                     break  # the recorder died mid-frame
                 frame = marshal.loads(body)
                 if frame[0] == "events":
-                    delivery.extend(starmap(Event, frame[1]))
-                    if frame[2] and self._on_events is not None:
-                        self._on_events(delivery, frame[3])
-                        delivery = []
+                    if self._on_frame is not None:
+                        self._on_frame(Frame(*frame[1:]))
                 else:
                     _, outcome, self.deadlock = frame
         finally:
@@ -157,8 +163,9 @@ class _Sender:
             if self.finished_sent:
                 return
             for i in range(0, max(len(events), 1), FRAME_EVENTS):
+                chunk = [tuple(e) for e in events[i:i + FRAME_EVENTS]]
                 last = i + FRAME_EVENTS >= len(events)
-                self._write(("events", [tuple(e) for e in events[i:i + FRAME_EVENTS]], last, complete_ns))
+                self._write(("events", len(chunk), marshal.dumps(chunk), complete_ns if last else None))
             self.complete_ns = max(self.complete_ns, complete_ns)
 
     def finished(self, outcome: str, deadlock: dict | None) -> None:

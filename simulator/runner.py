@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     lifeline.kill_group_when_parent_dies()
     lifeline.kill_group_when_caller_exits()
     lifeline.start_resource_tracker_in_own_session()  # so that Stop leaves nothing in /dev/shm
-    os.nice(max(0, NICENESS - os.nice(0)))  # +5, or as is if started lower already (by the recorder)
+    os.nice(max(0, NICENESS - os.nice(0)))  # +5, or as is if started at a lower priority already
     multiprocessing.current_process().name = MAIN
     ipc.trace.attach(address, identity=MAIN)
     behaviours.trace_lines()

@@ -6,9 +6,9 @@ where it is while the run goes on recording; playing (a replay, or after a pause
 at the chosen speed until it catches up with the present.
 
 The GUI thread never waits on a process or a pipe: the run is recorded by a process of its own
-(`simulator.recorder`), whose events a reader thread decodes into an inbox; a frame timer (30 per
-second) moves them into the timeline in chunks, within a time budget; a watcher thread waits for
-the run to end.
+(`simulator.recorder`), whose frames of events a reader thread puts in an inbox, still encoded;
+a frame timer (30 per second) decodes them and moves the events into the timeline in chunks,
+within a time budget; a watcher thread waits for the run to end.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ipc.trace import Event
 from simulator.fold import Snapshot, Timeline
 from simulator.recording import Recording, read_trace
 from simulator.scenario import Document
-from simulator.recorder import RecordedRun
+from simulator.recorder import Frame, RecordedRun
 
 FRAME_MS = 33
 APPLY_BUDGET_S = 0.007  # of folding per frame; a flood is folded in over several frames, never dropped
@@ -58,8 +58,9 @@ class RunController(QObject):
         self.mode = "idle"  # "live", "paused", "playing", "idle" (nothing loaded)
         self.outcome: str | None = None
         self.trace_path: Path | None = None
-        self._inbox: deque[tuple[list[Event], int]] = deque()  # deliveries and their complete_ns
-        self._pending: list[Event] = []  # taken from the inbox, not yet in the timeline
+        self._inbox: deque[Frame] = deque()  # as received
+        self._arriving: list[Event] = []  # a delivery's frames taken from the inbox, before its last
+        self._pending: list[Event] = []  # whole deliveries, in time order, not yet in the timeline
         self._complete = 0  # every event stamped before this moment has been taken (nearly always)
         self._hold_ns = HOLD_NS
         self._outcome_box: deque[str] = deque()
@@ -110,12 +111,13 @@ class RunController(QObject):
         self.document = document
         self.timeline = Timeline(document.scenario)
         self._inbox.clear()
+        self._arriving.clear()
         self._pending.clear()
         self._complete = 0
         self._hold_ns = HOLD_NS
         self._outcome_box.clear()
         self.outcome = None
-        self.run = RecordedRun(document, trace_path, on_events=self._received, deadlock_grace=DEADLOCK_GRACE_S)
+        self.run = RecordedRun(document, trace_path, on_frame=self._inbox.append, deadlock_grace=DEADLOCK_GRACE_S)
         self.run.start()
         self.trace_path = self.run.trace_path
         self.started_ns = self.run.started_ns
@@ -125,9 +127,6 @@ class RunController(QObject):
         self.timeline_replaced.emit()
         self.state_changed.emit()
         self.timer.start()
-
-    def _received(self, events: list[Event], complete_ns: int) -> None:  # on the recorder's reader thread
-        self._inbox.append((events, complete_ns))
 
     def _watch(self, run: RecordedRun) -> None:
         self._outcome_box.append(run.wait())  # blocks this thread only
@@ -221,48 +220,51 @@ class RunController(QObject):
 
     def _take_inbox(self, budget_s: float | None = None, flush: bool = True) -> int:
         """Move received events into the timeline, in chunks: all of them, or as many chunks as
-        fit in `budget_s` seconds of folding (the rest wait for the next frame, in order); then
-        the panels take them, all at once (`events_added`).
+        fit in `budget_s` seconds of decoding and folding (the rest wait for the next frame, in
+        order); then the panels take them, all at once (`events_added`).
 
         The collector delivers what it read from every process in one look, process by process,
         so a later delivery may hold events stamped before some of this one's; folding one of
         those after later ones makes the timeline fold that stretch again. So deliveries are
-        sorted as they are taken, and only what is older than their `complete_ns`, by a margin,
-        is folded (see `_ready`); with `flush`, all of it once the inbox is empty."""
+        sorted in as they are taken, and only what is older than their `complete_ns`, by a
+        margin, is folded (see `_ready`); with `flush`, all of it once the inbox is empty."""
         started = time.perf_counter()
         taken = 0
-        pending = self._pending
-        if flush and self._inbox:  # every event received is here: one sort puts them in order
-            while self._inbox:  # (taken delivery by delivery, many arrive behind some folded)
-                pending.extend(self._inbox.popleft()[0])
-            pending.sort()  # (sorted runs: a quarter of a second for 1.5 M events)
         while True:
+            step_started = time.perf_counter()
             ready = self._ready(flush)
-            if not ready:
-                if not self._inbox:
-                    break
-                # The next delivery (one at a time: sorting a backlog of millions at once, when
-                # the run ends, would hold the window up for seconds).
-                events, complete_ns = self._inbox.popleft()
-                if events:  # stamped before what earlier deliveries vouched complete: late
-                    late = self._complete - min(events).t_ns
-                    if late > 0:  # a busy machine held a process back: wait that long from now on
-                        self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
-                pending.extend(events)
-                self._complete = max(self._complete, complete_ns)
-                pending.sort()  # tuples starting (t_ns, pid, seq): time order
-                continue
-            chunk_started = time.perf_counter()
-            batch = pending[:min(ready, APPLY_CHUNK)]
-            del pending[:len(batch)]
-            self.timeline.extend(batch)
-            taken += len(batch)
+            if ready:
+                batch = self._pending[:min(ready, APPLY_CHUNK)]
+                del self._pending[:len(batch)]
+                self.timeline.extend(batch)
+                taken += len(batch)
+            elif self._inbox:
+                frame = self._inbox.popleft()
+                self._arriving += frame.events()
+                if frame.complete_ns is not None:
+                    self._sort_in(frame.complete_ns)
+            elif flush and self._arriving:  # a delivery cut short: the recorder died sending it
+                self._sort_in(self._complete)
+            else:
+                break
             now = time.perf_counter()
-            if budget_s is not None and now + (now - chunk_started) - started > budget_s:
-                break  # another chunk like this one would not fit
+            if budget_s is not None and now + (now - step_started) - started > budget_s:
+                break  # another step like this one would not fit
         if taken:  # the panels take them all at once: much of their work is per batch
             self.events_added.emit(taken)
         return taken
+
+    def _sort_in(self, complete_ns: int) -> None:
+        """A whole delivery has arrived: into the pending events, in time order; what it vouches
+        for (`complete_ns`) can be folded, held back by `_hold_ns`."""
+        arriving, self._arriving = self._arriving, []
+        if arriving:  # stamped before what earlier deliveries vouched complete: late
+            late = self._complete - min(arriving).t_ns
+            if late > 0:  # a busy machine held a process back: wait that long from now on
+                self._hold_ns = min(MAX_HOLD_NS, max(self._hold_ns, 2 * late))
+            self._pending += arriving
+            self._pending.sort()  # tuples starting (t_ns, pid, seq): time order
+        self._complete = max(self._complete, complete_ns)
 
     def _ready(self, flush: bool) -> int:
         """How many of the pending events can be folded in now: those stamped `_hold_ns` before
@@ -271,14 +273,14 @@ class RunController(QObject):
         guesses). The hold grows to twice the lateness seen (up to `MAX_HOLD_NS`): a live
         picture is at most a frame and that wait behind what the processes reported."""
         pending = self._pending
-        if not pending or (flush and not self._inbox):
+        if not pending or (flush and not self._inbox and not self._arriving):
             return len(pending)
         return bisect.bisect_right(pending, self._complete - self._hold_ns, key=_t_ns)
 
     @property
     def backlog(self) -> int:
         """Events received but not yet folded in (a flood being caught up with)."""
-        return sum(len(events) for events, _ in list(self._inbox)) + len(self._pending)
+        return sum(frame.count for frame in list(self._inbox)) + len(self._arriving) + len(self._pending)
 
     def tick(self) -> None:
         if self.timeline is None:
@@ -287,7 +289,7 @@ class RunController(QObject):
         now = time.monotonic_ns()
         ended = bool(self._outcome_box)  # then every event of the run is in the inbox
         self._take_inbox(APPLY_BUDGET_S, flush=ended)
-        if ended and not self._inbox and not self._pending:
+        if ended and not self._inbox and not self._arriving and not self._pending:
             self.outcome = self._outcome_box.popleft()
             if self.mode == "live":
                 self.mode = "paused"

@@ -49,13 +49,16 @@ class Contents:
     """The messages inside a channel (or going one way through a pipe), in the order they went
     in: their ids, each with its sender. Taking any one out is O(1) (senders interleave, so a
     get often takes one that is not the oldest), and so is finding the same sender's messages
-    that went in before it (see `fold._take_in_order`)."""
+    that went in before it (see `fold._take_in_order`). A copy (a checkpoint) leaves that second
+    index out, and builds it again if it is ever used: a checkpoint seldom is, and a flood's
+    queue may hold a hundred thousand messages."""
 
     __slots__ = ("_sender", "_by_sender")
 
     def __init__(self):
         self._sender: OrderedDict[str, str] = OrderedDict()  # id -> its sender, oldest first
-        self._by_sender: dict[str, OrderedDict[str, None]] = {}  # sender -> its ids, oldest first
+        # sender -> its ids, oldest first (None: not built yet, see `_index`)
+        self._by_sender: dict[str, OrderedDict[str, None]] | None = {}
 
     def __len__(self) -> int:
         return len(self._sender)
@@ -74,40 +77,51 @@ class Contents:
 
     def append(self, mid: str, sender: str) -> None:
         self._sender[mid] = sender
-        mine = self._by_sender.get(sender)
-        if mine is None:
-            mine = self._by_sender[sender] = OrderedDict()
-        mine[mid] = None
+        by_sender = self._by_sender
+        if by_sender is not None:  # (else built when it is needed, from the ids in order)
+            mine = by_sender.get(sender)
+            if mine is None:
+                mine = by_sender[sender] = OrderedDict()
+            mine[mid] = None
 
     def remove(self, mid: str) -> bool:
         """Take `mid` out; False if it was not inside."""
         sender = self._sender.pop(mid, None)
         if sender is None:
             return False
-        del self._by_sender[sender][mid]
+        if self._by_sender is not None:
+            del self._by_sender[sender][mid]
         return True
 
     def before(self, mid: str) -> list[str]:
         """The ids its sender put in before `mid`, still inside (`mid` must be inside)."""
         ahead = []
-        for other in self._by_sender[self._sender[mid]]:
+        for other in self._index()[self._sender[mid]]:
             if other == mid:
                 return ahead
             ahead.append(other)
         return ahead
 
     def senders(self) -> list[str]:
-        return [sender for sender, mine in self._by_sender.items() if mine]
+        return [sender for sender, mine in self._index().items() if mine]
 
     def of(self, sender: str) -> list[str]:
         """`sender`'s ids inside, oldest first."""
-        return list(self._by_sender.get(sender, ()))
+        return list(self._index().get(sender, ()))
 
     def copy(self) -> "Contents":
         new = Contents.__new__(Contents)
         new._sender = self._sender.copy()
-        new._by_sender = {sender: mine.copy() for sender, mine in self._by_sender.items() if mine}
+        new._by_sender = None
         return new
+
+    def _index(self) -> dict[str, OrderedDict[str, None]]:
+        """Each sender's ids, oldest first, built from the ids in order if need be."""
+        if self._by_sender is None:
+            self._by_sender = {}
+            for mid, sender in self._sender.items():
+                self._by_sender.setdefault(sender, OrderedDict())[mid] = None
+        return self._by_sender
 
 
 @dataclass

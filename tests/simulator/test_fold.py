@@ -8,6 +8,7 @@ import pytest
 
 from simulator import event_store, fold
 from simulator.fold import Timeline, apply, initial_snapshot
+from simulator.snapshot import Contents
 
 
 def brute_force(scenario, events, t_ns):
@@ -77,3 +78,17 @@ def test_main_shows_its_current_step(lesson_runs):
     join = run.first("main_step_started", object="join(writer)")
     main = run.at(join).processes["main"]
     assert (main.state, main.op, main.waits_on, main.step) == ("blocked", "join", "writer", "join(writer)")
+
+
+def test_a_copy_of_channel_contents_answers_as_the_original_after_changes_on_both():
+    """A copy leaves out the per-sender index (a checkpoint seldom needs it) and builds it when asked."""
+    original = Contents()
+    for i in range(6):
+        original.append(f"m{i}", "AB"[i % 2])
+    copy = original.copy()
+    for contents in (original, copy):
+        contents.remove("m2")
+        contents.append("m6", "C")
+        assert contents.before("m4") == ["m0"] and contents.of("B") == ["m1", "m3", "m5"]
+        assert contents.senders() == ["A", "B", "C"] and list(contents) == ["m0", "m1", "m3", "m4", "m5", "m6"]
+    assert copy == original

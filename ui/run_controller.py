@@ -288,7 +288,8 @@ class RunController(QObject):
         started = time.perf_counter()
         now = time.monotonic_ns()
         ended = bool(self._outcome_box)  # then every event of the run is in the inbox
-        self._take_inbox(APPLY_BUDGET_S, flush=ended)
+        self.timeline.tidy()  # (not in the frame that made the next checkpoint; within the budget)
+        self._take_inbox(APPLY_BUDGET_S - (time.perf_counter() - started), flush=ended)
         if ended and not self._inbox and not self._arriving and not self._pending:
             self.outcome = self._outcome_box.popleft()
             if self.mode == "live":

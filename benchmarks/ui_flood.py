@@ -6,10 +6,11 @@
    consumer drains it, shown live in the main window. A frame is the controller's tick (move a
    batch of events into the timeline, fold, update the canvas and panels) and the repaint it
    causes, done at once the way the running app does it (Qt's posted events: every widget that
-   changed repaints what changed). Prints the rate at which the run produced events (from the
-   trace), the events/s the UI took in, the frame time (median, p95, max; target p95 <= 33 ms)
-   and the GUI thread's CPU time per frame (the rest is waiting for one of the two cores), and
-   whether the events in the UI equal the events in the trace file (nothing lost).
+   changed repaints what changed). Prints the rate at which the producer and the whole run
+   reported events while the producer was putting (from the trace), the events/s the UI took
+   in, the frame time (median, p95, max; target p95 <= 33 ms) and the GUI thread's CPU time per
+   frame (the rest is waiting for one of the two cores), and whether the events in the UI equal
+   the events in the trace file (nothing lost).
 2. Tokens: the canvas painted with N messages in motion at once (a synthetic timeline), for
    growing N; prints the paint time per frame and the largest N that still paints in 33 ms.
 """
@@ -76,9 +77,12 @@ def flood(app, window: MainWindow, items: int) -> None:
     recording = read_trace(controller.trace_path)
     in_file = len(recording.events)
     produced = [e.t_ns for e in recording.events if e.process == "P"]
+    span_s = (produced[-1] - produced[0]) / 1e9
+    flood = sum(produced[0] <= e.t_ns <= produced[-1] for e in recording.events)
     busy, cpu = frame_ms[2:], cpu_ms[2:]
     print(f"flood: {items:,} items; the producer reported {len(produced):,} events at "
-          f"{len(produced) / ((produced[-1] - produced[0]) / 1e9):,.0f} events/s; the run's {in_ui:,} events "
+          f"{len(produced) / span_s:,.0f} events/s, and the run {flood:,} events while it did, "
+          f"{flood / span_s:,.0f} events/s; the run's {in_ui:,} events "
           f"were all in the UI {wall:.1f} s after Run = {in_ui / wall:,.0f} events/s into the UI")
     print(f"frame (tick + repaint): median {statistics.median(busy):.1f} ms, p95 {percentile(busy, 0.95):.1f} ms, "
           f"max {max(busy):.1f} ms over {len(busy)} frames (target p95 <= 33 ms); GUI thread CPU per frame: "

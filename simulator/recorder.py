@@ -12,9 +12,12 @@ carries the run's `complete_ns` as it was before that delivery, the others None:
 stamped before then is in that delivery or an earlier one, nearly always; with nothing to
 deliver, an empty frame carries `complete_ns` on every `HEARTBEAT_S`), then one
 ``("finished", outcome, deadlock)``. The caller gets each events frame still encoded, as a
-`Frame`: a backlog kept that way is several times smaller than as events. The recorder reads its stdin: a line ``stop`` stops the run;
-end of file (its caller is gone, however it died) stops the run too, which is then recorded to
-its end (``run_stopped``) before the recorder exits, if that is quick (see `_stop_on_request`).
+`Frame`: a backlog kept that way is several times smaller than as events.
+
+The recorder reads its stdin: a line ``stop`` stops the run; end of file (its caller is gone,
+however it died) stops the run too, which is then recorded to its end (``run_stopped``) before
+the recorder exits, if that is quick (see `_stop_on_request`). It runs at its caller's priority,
+above the run's processes (see `runner`): it must keep up with what it records.
 """
 
 from __future__ import annotations

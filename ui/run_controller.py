@@ -30,7 +30,7 @@ from simulator.scenario import Document
 from simulator.recorder import Frame, RecordedRun
 
 FRAME_MS = 33
-APPLY_BUDGET_S = 0.007  # of folding per frame; a flood is folded in over several frames, never dropped
+APPLY_BUDGET_S = 0.007  # of decoding and folding per frame: a flood is folded in over several, never dropped
 APPLY_CHUNK = 200  # events folded between two looks at the clock
 LOAD_CHUNK = 16_384  # events of an opened trace folded at a time (fewer than the store keeps whole)
 HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _ready),

@@ -86,7 +86,7 @@ class Connection(mpc.Connection):
         # Reported before the first byte is written: a receive of `mid` is then never of a
         # message nobody reported sending, even if this process is killed before `message_sent`.
         emit("send_called", self.trace_name, mid, detail)
-        t_ns = time.monotonic_ns()  # before the bytes can reach the reader
+        t_ns = trace.stamp()  # before the bytes can reach the reader
         sent = writable.write_now(chunks)  # what fits now
         if sent < total:
             emit("send_blocked", self.trace_name, mid, detail)

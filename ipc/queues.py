@@ -206,7 +206,7 @@ class _TracedQueue(_Named):
                     raise _get_failed(name)
                 head = b""
             res = recv_rest(self._reader, head)
-            t_ns = time.monotonic_ns()  # before a blocked putter can take the freed slot
+            t_ns = trace.stamp()  # before a blocked putter can take the freed slot
             self._sem.release()
         finally:
             self._rlock.release()
@@ -372,7 +372,7 @@ class SimpleQueue(_Named, mpq.SimpleQueue):
                     emit("get_blocked", name, None, {"timeout": None, "empty": True}, t_ns=t_empty)
                 head = b""
             res = recv_rest(self._reader, head)
-            t_ns = time.monotonic_ns()
+            t_ns = trace.stamp()
         finally:
             self._rlock.release()
         return _unpack_got(name, res, t_ns)

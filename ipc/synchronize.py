@@ -72,7 +72,7 @@ class Lock(mpsync.Lock):
     def release(self):
         if trace._sink is None:
             return self._semlock.release()
-        t_ns = time.monotonic_ns()  # before another process can take the lock
+        t_ns = trace.stamp()  # before another process can take the lock
         try:
             self._semlock.release()
         except Exception as exc:

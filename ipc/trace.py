@@ -112,7 +112,8 @@ enters the queue, ``message_got`` before the slot it freed can be taken, ``messa
 the bytes are written), so across processes a message's put always sorts before its get and a
 queue never appears to hold more than its ``maxsize``. An event whose process had to wait for
 room in its ring (the collector behind) is stamped again after the wait, unless it was given its
-time: the operation goes on only once ``emit`` returns. Some reports come after their effect (a
+time: the operation goes on only once ``emit`` returns; one stamped ahead of its report takes its
+time from :func:`stamp`, which waits for room first. Some reports come after their effect (a
 get or receive reports once it has the bytes, ``message_sent`` once they are written), so a
 process killed in between leaves an effect unreported; what is reported before it makes that
 deducible: ``send_called`` names the message before its first byte is written, a process's puts
@@ -442,6 +443,23 @@ def emit(kind: str, obj: str | None = None, msg: str | None = None, detail=None,
         lock.release()  # also a full memory barrier, before the load below (see _sleep)
     if ring.word[_ASLEEP]:
         sink.wake(ring)
+
+
+_ROOM = 512  # bytes of ring a report stamped ahead of its emit (see `stamp`) is sure to find
+
+
+def stamp() -> int:
+    """Now, as the time of an event reported a little later (a get's ``message_got``, stamped
+    before a blocked putter can take the slot it freed, is emitted once the item is unpickled).
+    Waits first, if need be, for room in this process's ring: a report that waited after its
+    stamp would reach the collector behind what other processes did meanwhile."""
+    sink = _sink
+    if sink is not None:
+        ring = sink.ring
+        if ring.__class__ is _Ring and ring.limit - ring.w < _ROOM:
+            with sink.lock:
+                ring.wait_for_room(_ROOM)
+    return _now()
 
 
 _msg_counter = itertools.count(1)

@@ -501,9 +501,11 @@ def test_what_the_collector_vouches_complete_holds_every_new_process_first_event
     assert [ms for ms in late_ms if ms > 1] == []
 
 
-def test_an_event_that_waited_for_room_in_the_ring_is_stamped_when_it_is_written(monkeypatch):
+@pytest.mark.parametrize("stamped_ahead", [False, True])
+def test_an_event_that_waited_for_room_in_the_ring_is_stamped_when_it_is_written(monkeypatch, stamped_ahead):
     """A process whose ring is full waits for the collector: what it reports happens when emit
-    returns, so it is stamped after the wait, not seconds before among other processes' events."""
+    returns, so it is stamped after the wait, not seconds before among other processes' events.
+    So is an event stamped ahead of its report (a get's message_got): `stamp` waits first."""
     monkeypatch.setattr(ipc.trace, "_RING_BYTES", 4096)
     gate = threading.Event()
     got: list = []
@@ -517,7 +519,10 @@ def test_an_event_that_waited_for_room_in_the_ring_is_stamped_when_it_is_written
     def emitter():
         nonlocal emitted
         for i in range(1000):
-            ipc.trace.emit("small", str(i))
+            if stamped_ahead:
+                ipc.trace.emit("small", str(i), t_ns=ipc.trace.stamp())
+            else:
+                ipc.trace.emit("small", str(i))
             emitted += 1
 
     with ipc.trace.Collector(on_events=on_events) as collector:

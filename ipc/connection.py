@@ -26,7 +26,6 @@ import os
 import select
 import socket
 import struct
-import time
 from multiprocessing import connection as mpc
 from multiprocessing import reduction
 from multiprocessing.reduction import ForkingPickler
@@ -90,7 +89,7 @@ class Connection(mpc.Connection):
         sent = writable.write_now(chunks)  # what fits now
         if sent < total:
             emit("send_blocked", self.trace_name, mid, detail)
-            t_ns = time.monotonic_ns()  # the reader cannot have the whole message before this
+            t_ns = trace.stamp()  # the reader cannot have the whole message before this
             for chunk in chunks:
                 if sent < len(chunk):
                     self._send(chunk[sent:])

@@ -147,7 +147,7 @@ def run_headless(document, args) -> int:
     run.start()
     outcome = run.wait(args.timeout)
     recording = read_trace(run.trace_path)
-    print_summary(Timeline(scenario, recording.events), recording.started_ns, width)
+    print_summary(recording.timeline, recording.started_ns, width)
     if run.deadlock is not None:
         print_deadlock(run.deadlock, width)
     print(f"trace: {run.trace_path}")

@@ -25,7 +25,8 @@ from typing import IO, Any
 from ipc.trace import Event
 
 from . import scenario_file
-from .fold import apply, sort_key
+from .event_store import EventStore
+from .fold import Timeline, apply
 from .scenario import Document
 from .snapshot import initial_snapshot
 
@@ -41,7 +42,12 @@ class TraceError(ValueError):
 class Recording:
     document: Document
     started_ns: int
-    events: list[Event]  # sorted by (t_ns, pid, seq)
+    timeline: Timeline  # its events folded (which is how reading it checked they replay)
+
+    @property
+    def events(self) -> EventStore:
+        """In time order: sorted by (t_ns, pid, seq)."""
+        return self.timeline.events
 
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
@@ -87,53 +93,103 @@ def jsonl_record(e: Event, started_ns: int) -> dict[str, Any]:
 
 
 def read_trace(path: str | os.PathLike) -> Recording:
+    """Read an ``.ipctrace`` and fold it, refusing (`TraceError`, naming the line) what the replay
+    could not use. The file is read a chunk of lines at a time into an `EventStore`, so opening a
+    long run takes about the memory the window that recorded it held, not its text and an object
+    per event; a file written by a live run is in arrival order, nearly time order (see `_add`)."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(path, "rb") as f:
+            lines = _lines(path, f)
+            n, text = next(lines, (0, ""))
+            if not text:
+                raise TraceError(f"{path}: empty file")
+            if len(text) > scenario_file.MAX_BYTES:
+                raise TraceError(f"{path}: line {n}: the header is larger than "
+                                 f"{scenario_file.MAX_BYTES // 1024 // 1024} MiB")
+            document, started = _header(path, n, _parse(path, n, text))
+            timeline = Timeline(document.scenario)
+            chunk: list[tuple[Event, int]] = []
+            for n, line in lines:
+                chunk.append((_event(path, n, _parse(path, n, line)), n))
+                if len(chunk) == READ_CHUNK:
+                    chunk = _add(path, timeline, chunk, keep=READ_CHUNK // 4)
+            _add(path, timeline, chunk, keep=0)
+    except OSError as exc:
         raise TraceError(f"{path}: {exc}") from None
-    lines = text.split("\n")
-    if lines and lines[-1] != "":
-        lines[-1] = ""  # a last line the run never finished writing
-    lines = [line for line in lines if line]
-    if not lines:
-        raise TraceError(f"{path}: empty file")
-    if len(lines[0]) > scenario_file.MAX_BYTES:
-        raise TraceError(f"{path}: line 1: the header is larger than {scenario_file.MAX_BYTES // 1024 // 1024} MiB")
-    header = _parse(path, 1, lines[0])
+    return Recording(document, started, timeline)
+
+
+READ_CHUNK = 8192  # lines parsed, then sorted and folded (but the newest quarter), at a time
+
+
+def _lines(path: Path, f: IO[bytes]):
+    """The file's non-empty lines, numbered from 1, but a last one the run never finished writing."""
+    for n, raw in enumerate(f, start=1):
+        if not raw.endswith(b"\n"):
+            return
+        if raw != b"\n":
+            try:
+                yield n, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise TraceError(f"{path}: line {n}: {exc}") from None
+
+
+def _header(path: Path, n: int, header) -> tuple[Document, int]:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise TraceError(f"{path}: line 1: not an ipcsim trace (format must be {FORMAT!r})")
+        raise TraceError(f"{path}: line {n}: not an ipcsim trace (format must be {FORMAT!r})")
     if header.get("version") != VERSION:
-        raise TraceError(f"{path}: line 1: version {header.get('version')!r} is not supported ({VERSION})")
+        raise TraceError(f"{path}: line {n}: version {header.get('version')!r} is not supported ({VERSION})")
     started = header.get("started_ns")
     if not isinstance(started, int):
-        raise TraceError(f"{path}: line 1: started_ns must be an integer")
+        raise TraceError(f"{path}: line {n}: started_ns must be an integer")
     try:
-        document = scenario_file.from_dict(header.get("scenario"), f"{path}: scenario")
+        return scenario_file.from_dict(header.get("scenario"), f"{path}: scenario"), started
     except scenario_file.ScenarioError as exc:
         raise TraceError(str(exc)) from None
-    numbered = [(_event(path, n, _parse(path, n, line)), n) for n, line in enumerate(lines[1:], start=2)]
-    numbered.sort(key=lambda en: sort_key(en[0]))
-    _check_replayable(path, document, numbered)
-    return Recording(document, started, [e for e, _ in numbered])
 
 
-def _check_replayable(path: Path, document: Document, numbered: list[tuple[Event, int]]) -> None:
-    """Refuse, naming the line, what the fold could not replay: two events with the same
-    (t_ns, pid, seq) (a repeated line), or an event whose details have the wrong shape."""
-    snap = initial_snapshot(document.scenario)
-    previous = None
-    for e, n in numbered:
-        key = sort_key(e)
-        if key == previous:
+def _add(path: Path, timeline: Timeline, chunk: list[tuple[Event, int]], keep: int) -> list[tuple[Event, int]]:
+    """Fold `chunk`'s events (each with its line) into `timeline`, but the newest `keep`, which
+    it returns to go with the next lines: a file is in the order the recorder received events,
+    nearly time order. Refuses an event that repeats another's (t_ns, pid, seq), or that the fold
+    cannot use. As in a live run, one that lands before events already folded (lines further
+    out of order) is sorted into its place and folded again from there."""
+    chunk.sort(key=lambda en: en[0][:3])  # (t_ns, pid, seq): see `sort_key`
+    store, previous = timeline.events, None
+    last = store.time(-1) if len(store) else None
+    for e, n in chunk:
+        key = e[:3]
+        if key == previous or (last is not None and e.t_ns <= last and any(
+                store[j][:3] == key for j in range(store.count_before(e.t_ns), store.count_until(e.t_ns)))):
             raise TraceError(f"{path}: line {n}: repeats another event's t_ns, pid and seq")
         previous = key
+    ready = len(chunk) - keep
+    try:
+        timeline.extend([e for e, _ in chunk[:ready]])
+    except Exception:  # noqa: BLE001 - any failure of the fold means a damaged event
+        _refuse_unreplayable(path, timeline)  # (folds again, to find it)
+        raise
+    return chunk[ready:]
+
+
+def _refuse_unreplayable(path: Path, timeline: Timeline) -> None:
+    """Refuse, naming its line, the first event whose details have a shape the fold cannot use."""
+    snap = initial_snapshot(timeline.scenario)
+    for e in timeline.events:
         try:
             apply(snap, e)
         except Exception as exc:  # noqa: BLE001 - any failure of the fold means a damaged event
-            raise TraceError(f"{path}: line {n}: a {e.kind!r} event the replay cannot use "
+            raise TraceError(f"{path}: line {_line_of(path, e)}: a {e.kind!r} event the replay cannot use "
                              f"({type(exc).__name__}: {exc})"[:500]) from None
+
+
+def _line_of(path: Path, event: Event) -> int:
+    """The number of the line that holds `event` (read again: only to name it in an error)."""
+    with open(path, "rb") as f:
+        lines = _lines(path, f)
+        next(lines)  # the header
+        return next(n for n, line in lines if _parse(path, n, line)[:3] == list(event[:3]))
 
 
 def _parse(path: Path, n: int, line: str):
@@ -147,6 +203,13 @@ _FIELD_TYPES = (int, int, int, str, str, (str, type(None)), (str, type(None)), (
 
 
 def _event(path: Path, n: int, record) -> Event:
+    if record.__class__ is list and len(record) == 8:  # (what JSON gives: exact types, bool not int)
+        t_ns, pid, seq, process, kind, obj, msg, detail = record
+        if (t_ns.__class__ is int and pid.__class__ is int and seq.__class__ is int
+                and process.__class__ is str and kind.__class__ is str
+                and (obj is None or obj.__class__ is str) and (msg is None or msg.__class__ is str)
+                and (detail is None or detail.__class__ is dict)):
+            return Event(t_ns, pid, seq, process, kind, obj, msg, detail)
     if not isinstance(record, list) or len(record) != 8:
         raise TraceError(f"{path}: line {n}: an event is an array of 8 fields")
     for name, value, types in zip(Event._fields, record, _FIELD_TYPES):

@@ -19,7 +19,6 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication
 
 from simulator.captions import latest_caption
-from simulator.fold import Timeline
 from simulator.recording import Recording
 
 from . import theme
@@ -44,7 +43,7 @@ class Renderer:
 
     def __init__(self, recording: Recording, width: int = 1280, caption: bool = False):
         self.recording = recording
-        self.timeline = Timeline(recording.document.scenario, recording.events)
+        self.timeline = recording.timeline
         self.editor = Editor()
         self.editor.open_document(recording.document, None)
         self.scene = CanvasScene(self.editor)

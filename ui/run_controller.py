@@ -32,7 +32,6 @@ from simulator.recorder import Frame, RecordedRun
 FRAME_MS = 33
 APPLY_BUDGET_S = 0.007  # of decoding and folding per frame: a flood is folded in over several, never dropped
 APPLY_CHUNK = 200  # events folded between two looks at the clock
-LOAD_CHUNK = 16_384  # events of an opened trace folded at a time (fewer than the store keeps whole)
 HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _ready),
 MAX_HOLD_NS = 5_000_000_000  # or longer, up to 5 s, once late ones have been seen (60 busy
 # processes on 2 cores hold some up for seconds between stamping an event and publishing it)
@@ -142,18 +141,13 @@ class RunController(QObject):
         self.stop()
         self.run = None
         self.document = recording.document
-        self.timeline = Timeline(recording.document.scenario)
+        self.timeline = recording.timeline  # (the panels take its events as it is replaced)
         self.started_ns = recording.started_ns
         self.playhead = self.started_ns
         self.outcome = "loaded"
         self.trace_path = Path(path)
         self.mode = "paused"
         self.timeline_replaced.emit()
-        events = recording.events  # folded once: the panels listening see it happen, and take
-        for i in range(0, len(events), LOAD_CHUNK):  # each chunk before it is sealed away
-            chunk = events[i:i + LOAD_CHUNK]
-            self.timeline.extend(chunk)
-            self.events_added.emit(len(chunk))
         self.state_changed.emit()
         self.timer.start()
         self.frame.emit()

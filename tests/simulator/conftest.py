@@ -51,8 +51,7 @@ def run_document(document: Document, trace_path: Path, timeout: float = 60) -> O
     run.start()
     outcome = run.wait(timeout)
     recording = read_trace(trace_path)
-    return Outcome(outcome, Timeline(document.scenario, recording.events), recording.events, trace_path,
-                   run.deadlock)
+    return Outcome(outcome, recording.timeline, recording.events, trace_path, run.deadlock)
 
 
 @pytest.fixture(scope="session")

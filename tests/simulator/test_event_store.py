@@ -65,8 +65,7 @@ def test_rejects_what_a_list_would():
     store.add([event(1), event(2)])
     with pytest.raises(IndexError):
         store[2]
-    with pytest.raises(ValueError):
-        store[::2]
+    assert store[::-1] == [event(2), event(1)]  # and slices as a list does
     assert store.add([]) == 2
 
 
@@ -82,3 +81,16 @@ def test_where_finds_the_events_with_given_fields_sealed_or_not():
         expected = [i for i, e in enumerate(events) if all(getattr(e, f) == v for f, v in fields.items())]
         assert list(store.where(0, 50, **fields)) == expected
         assert list(store.where(9, 17, **fields)) == [i for i in expected if 9 <= i < 17]
+
+
+def test_values_are_those_of_the_events_in_range_sealed_or_not(monkeypatch):
+    monkeypatch.setattr(event_store, "BLOCK", 4)
+    monkeypatch.setattr(event_store, "TAIL_BLOCKS", 1)
+    store = EventStore()
+    events = [Event(t, t, t, f"P{t % 5}", "put", None if t % 3 else "q", None, None) for t in range(30)]
+    store.add(events)
+    store.seal_before(len(store))
+    assert store._blocks  # (some sealed: their values come from the blocks' sets)
+    for start, stop in ((0, 30), (0, 8), (3, 9), (10, 11), (17, 30), (5, 5)):
+        assert store.values("process", start, stop) == {e.process for e in events[start:stop]}
+        assert store.values("object", start, stop) == {e.object for e in events[start:stop]}

@@ -143,7 +143,7 @@ def test_jsonl_export_is_what_a_run_writes_and_round_trips(lesson_runs, tmp_path
     assert records[0]["kind"] == "run_started" and records[0]["t_ns"] == 0
     back = [Event(r["t_ns"] + recording.started_ns, r["pid"], r["seq"], r["process"], r["kind"],
                   r["object"], r["message"], r["detail"]) for r in records]
-    assert back == recording.events
+    assert back == list(recording.events)
 
 
 def test_cli_export_trace_writes_both_formats(lesson_runs, tmp_path):

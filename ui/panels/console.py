@@ -162,8 +162,8 @@ class Console(TimelinePanel):
     def rewind(self, first: int) -> None:
         self.model.truncate(first)
 
-    def take(self, first: int) -> None:
-        lines = [(i, e) for i, e in enumerate(self.events[first:], first)
+    def take(self, first: int, stop: int) -> None:
+        lines = [(i, e) for i, e in enumerate(self.events[first:stop], first)
                  if e.kind == "process_output" and e.detail]
         if lines:
             self.model.add(lines)

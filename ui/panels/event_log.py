@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import json
 from array import array
-from operator import attrgetter
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
@@ -227,14 +226,13 @@ class EventLog(TimelinePanel):
     def rewind(self, first: int) -> None:
         self.model.truncate(first)
 
-    def take(self, first: int) -> None:
-        new = self.events[first:]
+    def take(self, first: int, stop: int) -> None:
         for field in FILTERS:
-            values = set(map(attrgetter(field), new))
+            values = self.events.values(field, first, stop)
             values.discard(None)
             for value in values:
                 self._add_choice(field, value)
-        self.model.append(first, len(self.events))
+        self.model.append(first, stop)
         self._update_count()
 
     def show_playhead(self, t_ns: int) -> None:

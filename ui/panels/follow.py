@@ -17,6 +17,9 @@ from simulator.fold import Reader
 from ui.run_controller import RunController
 
 
+TAKE_CHUNK = 16_384  # events a panel takes at a time (an opened trace's: never all as objects at once)
+
+
 class TimelinePanel(QWidget):
     """Subclasses implement `reset`, `rewind`, `take` and `show_playhead`, and call `follow()`
     at the end of their constructor."""
@@ -56,8 +59,8 @@ class TimelinePanel(QWidget):
         """Forget what came from events at index `first` and later (they moved)."""
         raise NotImplementedError
 
-    def take(self, first: int) -> None:
-        """Show `self.events[first:]`, new since the last call."""
+    def take(self, first: int, stop: int) -> None:
+        """Show `self.events[first:stop]`, new since the last call."""
         raise NotImplementedError
 
     def show_playhead(self, t_ns: int) -> None:
@@ -81,8 +84,8 @@ class TimelinePanel(QWidget):
         if cut is not None:
             self.rewind(cut)
             first = cut
-        if len(events) > first:
-            self.take(first)
+        for start in range(first, len(events), TAKE_CHUNK):
+            self.take(start, min(start + TAKE_CHUNK, len(events)))
 
     def _frame(self) -> None:
         if self.controller.timeline is not None:

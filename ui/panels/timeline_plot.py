@@ -147,7 +147,7 @@ class TimelinePlot(TimelinePanel):
     def rewind(self, first: int) -> None:
         pass  # the history, folded with the timeline, tells `take` what to withdraw
 
-    def take(self, first: int) -> None:
+    def take(self, first: int, stop: int) -> None:
         cut, changed, leveled = self.history.take_new()
         if cut is not None:  # a late event was sorted in: what came after it is redrawn
             self.bars.cut(cut)

@@ -169,12 +169,10 @@ class TimelinePlot(TimelinePanel):
             self._states_seen.update(change.state for change in history[start:])
         self._reopen(changed)
         for channel, start in leveled.items():
-            columns, new = self._channel(channel), self.history.levels[channel][start:]
+            new = self.history.levels[channel][start:]
             depths = [level.depth for level in new]
-            before = [columns["y"][-1], *depths[:-1]]
-            columns.append(x=np.repeat(self._seconds([level.t_ns for level in new]), 2),
-                           y=np.ravel(np.column_stack([before, depths])),
-                           index=np.repeat([level.index for level in new], 2))
+            self._channel(channel).append(x=self._seconds([level.t_ns for level in new]), y=depths,
+                                          index=[level.index for level in new])
             self._stale.add(channel)
             self._top = max(self._top, max(depths))
         if leveled:
@@ -227,8 +225,10 @@ class TimelinePlot(TimelinePanel):
             pen = _pen(process_color(channel, self._dark), 2.5)
             self.depth[channel] = Columns("x", "y")
             self.depth[channel].append(x=[0.0], y=[0.0], index=[-1])
-            self._older[channel] = pg.PlotDataItem(pen=pen, skipFiniteCheck=True, autoDownsampleFactor=1.0)
-            self.curves[channel] = pg.PlotDataItem(pen=pen, name=channel, skipFiniteCheck=True,
+            # A point per level, drawn as a step: level i from x[i] until x[i + 1] ("right")
+            self._older[channel] = pg.PlotDataItem(pen=pen, stepMode="right", skipFiniteCheck=True,
+                                                   autoDownsampleFactor=1.0)
+            self.curves[channel] = pg.PlotDataItem(pen=pen, name=channel, stepMode="right", skipFiniteCheck=True,
                                                    autoDownsampleFactor=1.0)
             self._tails[channel] = pg.PlotDataItem(pen=pen)
             for item in (self._older[channel], self.curves[channel], self._tails[channel]):

@@ -1,6 +1,6 @@
 """Opening a recorded trace: the time it takes, and the memory it needs per event.
 
-    python benchmarks/open_trace.py [--events 1000000]
+    python benchmarks/open_trace.py [--events 1000000] [--window]
 
 Writes a synthetic trace of N events (benchmarks/fold_seek.py's run shape) with the recorder's
 own `TraceWriter`, in the order a recorder writes them (its collector reads each process's ring
@@ -8,7 +8,9 @@ in turn, about once a millisecond: within each millisecond, events grouped by pr
 a fresh interpreter, opens it the way `ipcsim export-trace` and the window's replay do:
 `read_trace`, which reads it into the compact event store and folds it (a `Timeline`: that is
 how it checks every event replays). Prints the time that takes and the peak resident memory
-above the interpreter's before opening, per event.
+above the interpreter's before opening, per event. With ``--window`` (and
+``QT_QPA_PLATFORM=offscreen``), the main window opens it instead, as File > Open trace does:
+the time until it shows the trace, and how much more resident memory the window holds then.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def peak_rss_mib() -> float:
     return int(status.split("VmHWM:")[1].split()[0]) / 1024  # (kB)
 
 
+def rss_mib() -> float:
+    return int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+
+
 def measure(path: Path) -> None:
     """Runs in a fresh interpreter: open the trace, print one line of figures."""
     before = peak_rss_mib()
@@ -57,20 +63,43 @@ def measure(path: Path) -> None:
           f"peak memory +{grown:,.0f} MiB = {grown * 2 ** 20 / n:,.0f} B/event")
 
 
+def measure_window(path: Path) -> None:
+    """Runs in a fresh interpreter: the main window opens the trace."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.main_window import MainWindow
+
+    app = QApplication([])
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    before = rss_mib()
+    start = time.perf_counter()
+    window.open_trace(path)
+    app.processEvents()
+    took = time.perf_counter() - start
+    n = len(window.controller.timeline)
+    grown = rss_mib() - before
+    print(f"the window opened {n:,} events in {took:.1f} s; resident memory +{grown:,.0f} MiB "
+          f"= {grown * 2 ** 20 / n:,.0f} B/event")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--window", action="store_true", help="open it in the main window")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # (the fresh interpreter)
     args = parser.parse_args()
     if args.measure:
-        measure(args.measure)
+        (measure_window if args.window else measure)(args.measure)
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "synthetic.ipctrace"
         write_trace(path, args.events)
         print(f"trace file: {path.stat().st_size / 2 ** 20:,.0f} MiB, {args.events:,} events")
-        subprocess.run([sys.executable, __file__, "--measure", str(path)], check=True,
-                       env={**os.environ, "PYTHONHASHSEED": "0"})
+        subprocess.run([sys.executable, __file__, "--measure", str(path), *(["--window"] * args.window)],
+                       check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
 
 
 if __name__ == "__main__":

@@ -55,13 +55,14 @@ settles its message from that, never by guessing:
   before it (`_found_empty`). Until then (or if no get comes) they are shown inside: some may be.
 
 Seeking: `Timeline` keeps a checkpoint (a copy of the state) every `CHECKPOINT_EVERY` events,
-or, when the queues are deep, every eighth as many events as there are messages unsettled, and
+or, when the queues are deep, every third as many events as there are messages unsettled, and
 `state_at(t)` copies one checkpoint and applies the events after it. The newest
 `WHOLE_CHECKPOINTS` are kept as they are (a late event folds again from one of them, a short
-way). Older ones are kept pickled and compressed (~10 bytes per message in them) when they are
-as many events apart as there are messages in them, and dropped otherwise: so checkpoints cost
-at most about eight messages copied and one pickled per event, however deep the queues, and a
-long run's fit in memory.
+way; a live view holds events back until late ones are in, so this is seldom). Older ones are
+kept pickled and compressed (~10 bytes per message in them) when they are as many events apart
+as there are messages in them, and dropped otherwise: so checkpoints cost at most about three
+messages copied and one pickled per event, however deep the queues, and a long run's fit in
+memory.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ from .snapshot import (ENDED, MAIN, Access, ChannelState, Contents, LockState, M
                        PoolState, ProcessState, SharedState, Snapshot, initial_snapshot, set_state)
 
 CHECKPOINT_EVERY = 2048
-WHOLE_CHECKPOINTS = 8  # the newest checkpoints, kept unfrozen and closer together
+WHOLE_CHECKPOINTS = 3  # the newest checkpoints, kept unfrozen and closer together
 
 
 # --------------------------------------------------------------------------- applying events

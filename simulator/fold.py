@@ -59,18 +59,18 @@ or, when the queues are deep, every third as many events as there are messages u
 `state_at(t)` copies one checkpoint and applies the events after it. The newest
 `WHOLE_CHECKPOINTS` are kept as they are (a late event folds again from one of them, a short
 way; a live view holds events back until late ones are in, so this is seldom). Older ones are
-kept pickled and compressed (~10 bytes per message in them) when they are as many events apart
-as there are messages in them, and dropped otherwise: so checkpoints cost at most about three
-messages copied and one pickled per event, however deep the queues, and a long run's fit in
+kept frozen (compressed: ~10 bytes per message in them) when they are as many events apart as
+there are messages in them, and dropped otherwise: so checkpoints cost at most about three
+messages copied and one frozen per event, however deep the queues, and a long run's fit in
 memory.
 """
 
 from __future__ import annotations
 
 import bisect
-import pickle
 import signal
-import zlib
+import time
+from collections.abc import Iterator
 
 from ipc.trace import Event
 
@@ -79,7 +79,8 @@ from .event_store import EventStore
 from .fold_objects import OBJECT_HANDLERS, ended_with_objects
 from .scenario import JOINABLE, Scenario
 from .snapshot import (ENDED, MAIN, Access, ChannelState, Contents, LockState, MessageState,  # noqa: F401
-                       PoolState, ProcessState, SharedState, Snapshot, initial_snapshot, set_state)
+                       PoolState, ProcessState, SharedState, Snapshot, frozen_parts, initial_snapshot,
+                       set_state, thawed)
 
 CHECKPOINT_EVERY = 2048
 WHOLE_CHECKPOINTS = 3  # the newest checkpoints, kept unfrozen and closer together
@@ -508,16 +509,12 @@ def sort_key(event: Event):
     return (event.t_ns, event.pid, event.seq)
 
 
-def _freeze(snap: Snapshot) -> bytes:
-    """A checkpoint: `snap` as compact bytes (made here, never read from a file)."""
-    return zlib.compress(pickle.dumps(snap, pickle.HIGHEST_PROTOCOL), 1)
-
-
-def _thaw(checkpoint: Snapshot | bytes) -> Snapshot:
-    """A fresh copy of the state a checkpoint holds (the newest are kept whole: see Timeline)."""
+def _thaw(checkpoint: Snapshot | tuple[bytes, ...]) -> Snapshot:
+    """A fresh copy of the state a checkpoint holds: whole, or frozen (`frozen_parts`; made
+    here, never read from a file)."""
     if isinstance(checkpoint, Snapshot):
         return checkpoint.copy()
-    return pickle.loads(zlib.decompress(checkpoint))
+    return thawed(checkpoint)
 
 
 class Reader:
@@ -546,10 +543,12 @@ class Timeline:
         self.scenario = scenario
         self.events = EventStore()
         # Checkpoints, by `_checkpoint_at`: the newest `WHOLE_CHECKPOINTS` as they are (a late
-        # event folds again from one of them), older ones frozen (see _freeze).
-        self._checkpoints: list[Snapshot | bytes] = [initial_snapshot(scenario)]
+        # event folds again from one of them), older ones frozen (see `tidy`).
+        self._checkpoints: list[Snapshot | tuple[bytes, ...]] = [initial_snapshot(scenario)]
         self._checkpoint_at: list[int] = [0]  # how many events each checkpoint comes after
-        self._due: int | None = None  # the checkpoint that fell out of the newest (see `tidy`)
+        self._retired = 1  # the checkpoints before this one are frozen (but the run's start)
+        self._freezing: Iterator[bytes] | None = None  # checkpoint `_retired`'s parts, to come
+        self._parts: list[bytes] = []  # ... and those made so far
         self._head = _thaw(self._checkpoints[0])  # the state after every event so far
         self._listeners: list = []  # see `listen`
         self._readers: list[Reader] = []
@@ -596,8 +595,8 @@ class Timeline:
                     reader.cut = first if reader.cut is None else min(reader.cut, first)
             k = bisect.bisect_right(self._checkpoint_at, first)  # those after at most `first` stay
             del self._checkpoints[k:], self._checkpoint_at[k:]
-            if self._due is not None and self._due >= k:
-                self._due = None
+            if self._retired >= k:  # (the one being frozen, if any, is gone)
+                self._retired, self._freezing = max(k, 1), None
             self._head = _thaw(self._checkpoints[-1])
             first = self._head.events
             for listener in self._listeners:
@@ -611,29 +610,35 @@ class Timeline:
             if i + 1 - at[-1] >= CHECKPOINT_EVERY and i + 1 - at[-1] >= len(head.messages) // WHOLE_CHECKPOINTS:
                 self._checkpoints.append(head.copy())
                 at.append(i + 1)
-                self.tidy()  # the one due before, if nobody has retired it yet
-                self._due = len(at) - WHOLE_CHECKPOINTS - 1
+                # (a live view retires them in its frames; whoever else folds, here: at once)
+                self.tidy(None if len(at) - self._retired > WHOLE_CHECKPOINTS + 1 else 0.0)
         # A late event folds again from a whole checkpoint: what follows the oldest stays whole.
         self.events.seal_before(at[-WHOLE_CHECKPOINTS] if len(at) >= WHOLE_CHECKPOINTS else 0)
 
-    def tidy(self) -> None:
-        """Retire the checkpoint that fell out of the newest, if that is still to do. The fold
-        leaves it for later, so that a live view can do it in a frame of its own: freezing one
-        and copying the next are the fold's dearest steps (tens of ms for 100,000 messages)."""
-        if self._due is not None:
-            self._retire(self._due)
-            self._due = None
-
-    def _retire(self, k: int) -> None:
-        """Checkpoint `k` is no longer among the newest: frozen if it is as far from the frozen
-        one before it as its state is large (one message pickled per event, at most), else dropped."""
-        if k < 1 or not isinstance(self._checkpoints[k], Snapshot):
-            return
-        frozen = k - 1  # the one before it is frozen, or the run's start
-        if self._checkpoint_at[k] - self._checkpoint_at[frozen] >= len(self._checkpoints[k].messages):
-            self._checkpoints[k] = _freeze(self._checkpoints[k])
-        else:
-            del self._checkpoints[k], self._checkpoint_at[k]
+    def tidy(self, seconds: float | None = 0.0) -> None:
+        """Retire, oldest first, the checkpoints no longer among the newest: each is frozen if it
+        is as far from the frozen one before it as its state is large (one message frozen per
+        event, at most), else dropped. Freezing is the fold's dearest step (~0.3 s for 160,000
+        messages), so it is done a slice (`FREEZE_ROWS` messages) at a time, for a live view to
+        spread it over its frames: slices for about `seconds` (one at least), or, with None, all
+        there is to do."""
+        at, started = self._checkpoint_at, time.perf_counter()
+        while self._retired < len(at) - WHOLE_CHECKPOINTS:
+            k = self._retired
+            if self._freezing is None:
+                checkpoint = self._checkpoints[k]
+                if at[k] - at[k - 1] < len(checkpoint.messages):  # (k - 1: frozen, or the start)
+                    del self._checkpoints[k], at[k]
+                    continue
+                self._freezing, self._parts = frozen_parts(checkpoint), []
+            part = next(self._freezing, None)
+            if part is not None:
+                self._parts.append(part)
+            else:
+                self._checkpoints[k], self._freezing = tuple(self._parts), None
+                self._retired += 1
+            if seconds is not None and time.perf_counter() - started >= seconds:
+                return
 
     def _state_after(self, n: int) -> Snapshot:
         """The state after the first `n` events."""

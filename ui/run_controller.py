@@ -32,6 +32,7 @@ from simulator.recorder import Frame, RecordedRun
 FRAME_MS = 33
 APPLY_BUDGET_S = 0.007  # of decoding and folding per frame: a flood is folded in over several, never dropped
 APPLY_CHUNK = 200  # events folded between two looks at the clock
+TIDY_S = 0.003  # of retiring checkpoints per frame (see Timeline.tidy), out of the budget
 HOLD_NS = 50_000_000  # live, the newest 50 ms of events wait for late ones (see _ready),
 MAX_HOLD_NS = 5_000_000_000  # or longer, up to 5 s, once late ones have been seen (60 busy
 # processes on 2 cores hold some up for seconds between stamping an event and publishing it)
@@ -282,7 +283,7 @@ class RunController(QObject):
         started = time.perf_counter()
         now = time.monotonic_ns()
         ended = bool(self._outcome_box)  # then every event of the run is in the inbox
-        self.timeline.tidy()  # (not in the frame that made the next checkpoint; within the budget)
+        self.timeline.tidy(TIDY_S)  # (the fold leaves it to the frames; within the budget)
         self._take_inbox(APPLY_BUDGET_S - (time.perf_counter() - started), flush=ended)
         if ended and not self._inbox and not self._arriving and not self._pending:
             self.outcome = self._outcome_box.popleft()

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from simulator import event_store, fold
+from simulator import event_store, fold, snapshot
 from simulator.fold import Timeline, apply, initial_snapshot
 from simulator.snapshot import Contents
 
@@ -23,9 +23,10 @@ def brute_force(scenario, events, t_ns):
 
 @pytest.fixture
 def small_checkpoints(monkeypatch):
-    """Checkpoints every few events, and events sealed in blocks of five: a lesson's run seeks
-    across many of both, and late events unseal blocks."""
+    """Checkpoints every few events, frozen in parts of two messages, and events sealed in blocks
+    of five: a lesson's run seeks across many of each, and late events unseal blocks."""
     monkeypatch.setattr(fold, "CHECKPOINT_EVERY", 7)
+    monkeypatch.setattr(snapshot, "FREEZE_ROWS", 2)
     monkeypatch.setattr(event_store, "BLOCK", 5)
     monkeypatch.setattr(event_store, "TAIL_BLOCKS", 1)
 
@@ -62,8 +63,44 @@ def test_live_out_of_order_batches_fold_like_a_replay(lesson_runs, small_checkpo
     assert live.final() == replay.final()
     for e in run.events[::len(run.events) // 10]:
         assert live.state_at(e.t_ns) == replay.state_at(e.t_ns)
-    live.tidy()
+    live.tidy(None)
     assert sum(isinstance(c, fold.Snapshot) for c in live._checkpoints) <= fold.WHOLE_CHECKPOINTS + 1  # (+ the start)
+
+
+@pytest.mark.parametrize("lesson", [11, 12])
+def test_a_checkpoint_is_frozen_a_slice_per_tidy_and_thaws_to_its_state(lesson_runs, small_checkpoints,
+                                                                       monkeypatch, lesson):
+    """A live view retires checkpoints in its frames: each `tidy` freezes a few messages more."""
+    run = lesson_runs(lesson)
+    tidy = Timeline.tidy
+    monkeypatch.setattr(Timeline, "tidy", lambda self, seconds=0.0: None)  # (none retired yet)
+    timeline = Timeline(run.timeline.scenario, run.events)
+    monkeypatch.setattr(Timeline, "tidy", tidy)
+    calls = 0
+    while timeline._retired < len(timeline._checkpoints) - fold.WHOLE_CHECKPOINTS:
+        before = (timeline._retired, len(timeline._parts) if timeline._freezing else 0)
+        timeline.tidy()
+        calls += 1
+        if timeline._freezing is not None:  # (a slice more of the same checkpoint)
+            assert (timeline._retired, len(timeline._parts)) == (before[0], before[1] + 1)
+    frozen = [(k, c) for k, c in enumerate(timeline._checkpoints) if not isinstance(c, fold.Snapshot)]
+    assert calls > len(frozen) and any(len(parts) > 2 for _, parts in frozen)  # (several slices)
+    for k, parts in frozen:
+        at = timeline._checkpoint_at[k]
+        expected = brute_force(run.timeline.scenario, run.events[:at], run.events[at - 1].t_ns)
+        state = snapshot.thawed(parts)
+        state.t_ns = expected.t_ns
+        assert state == expected
+
+
+@pytest.mark.parametrize("lesson", [8, 9, 15, 17, 18])
+def test_every_state_thaws_as_it_was_frozen(lesson_runs, small_checkpoints, lesson):
+    """Pipes' messages in flight, pools, locks, shared objects, messages counted lost."""
+    run = lesson_runs(lesson)
+    snap = initial_snapshot(run.timeline.scenario)
+    for e in run.events:
+        apply(snap, e)
+        assert snapshot.thawed(list(snapshot.frozen_parts(snap))) == snap
 
 
 def test_blocked_state_names_the_operation_and_channel(lesson_runs):

@@ -40,25 +40,20 @@ def write_trace(path: Path, n: int) -> None:
     writer.close()
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident memory (Linux's VmHWM: unlike ru_maxrss, not carried over
-    from the parent across exec)."""
-    status = Path("/proc/self/status").read_text()
-    return int(status.split("VmHWM:")[1].split()[0]) / 1024  # (kB)
-
-
-def rss_mib() -> float:
-    return int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+def memory_mib(field: str) -> float:
+    """A figure of this process's memory from Linux's /proc/self/status: "VmRSS" (resident now) or
+    "VmHWM" (its peak: unlike ru_maxrss, not carried over from the parent across exec)."""
+    return int(Path("/proc/self/status").read_text().split(f"{field}:")[1].split()[0]) / 1024  # (kB)
 
 
 def measure(path: Path) -> None:
     """Runs in a fresh interpreter: open the trace, print one line of figures."""
-    before = peak_rss_mib()
+    before = memory_mib("VmHWM")
     start = time.perf_counter()
     recording = read_trace(path)
     read_s = time.perf_counter() - start
     n = len(recording.events)
-    grown = peak_rss_mib() - before
+    grown = memory_mib("VmHWM") - before
     print(f"{n:,} events read and folded in {read_s:.1f} s ({n / read_s:,.0f} events/s); "
           f"peak memory +{grown:,.0f} MiB = {grown * 2 ** 20 / n:,.0f} B/event")
 
@@ -74,13 +69,13 @@ def measure_window(path: Path) -> None:
     window.resize(1400, 900)
     window.show()
     app.processEvents()
-    before = rss_mib()
+    before = memory_mib("VmRSS")
     start = time.perf_counter()
     window.open_trace(path)
     app.processEvents()
     took = time.perf_counter() - start
     n = len(window.controller.timeline)
-    grown = rss_mib() - before
+    grown = memory_mib("VmRSS") - before
     print(f"the window opened {n:,} events in {took:.1f} s; resident memory +{grown:,.0f} MiB "
           f"= {grown * 2 ** 20 / n:,.0f} B/event")
 

@@ -94,9 +94,10 @@ def jsonl_record(e: Event, started_ns: int) -> dict[str, Any]:
 
 def read_trace(path: str | os.PathLike) -> Recording:
     """Read an ``.ipctrace`` and fold it, refusing (`TraceError`, naming the line) what the replay
-    could not use. The file is read a chunk of lines at a time into an `EventStore`, so opening a
-    long run takes about the memory the window that recorded it held, not its text and an object
-    per event; a file written by a live run is in arrival order, nearly time order (see `_add`)."""
+    could not use. The file is read a chunk of lines at a time and folded into a `Timeline`, whose
+    store keeps the events compactly, so opening a long run takes about the memory the window that
+    recorded it held, not its text and an object per event; a file written by a live run is in
+    arrival order, nearly time order (see `_add`)."""
     path = Path(path)
     try:
         with open(path, "rb") as f:

@@ -23,6 +23,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from itertools import starmap
+from operator import itemgetter
 
 from ipc.trace import Event
 
@@ -184,14 +185,18 @@ class EventStore(Sequence):
             self._times.extend(e.t_ns for e in events)
         return first
 
-    def seal_before(self, n: int) -> None:
+    def seal_before(self, n: int, added: int | None = None) -> None:
         """Seal the whole blocks of events before index `n`, but the newest `TAIL_BLOCKS`: the
         caller knows how far back a late event may still make it read (`Timeline`: from its
-        oldest whole checkpoint on)."""
+        oldest whole checkpoint on). With `added`, the events added since the last call, seal
+        only as many blocks as they fill and one more: `n` may move in leaps, and a live view
+        spends a few milliseconds a frame, not a leap's worth at once."""
         size = self._size
-        while len(self._tail) >= (TAIL_BLOCKS + 1) * size and self._sealed + size <= n:
+        most = len(self._tail) if added is None else added // size + 1
+        while most > 0 and len(self._tail) >= (TAIL_BLOCKS + 1) * size and self._sealed + size <= n:
             block = self._tail[:size]
             self._remember(len(self._blocks), block)  # likely read again soon (tokens, the log)
             self._blocks.append(seal(block))
-            self._values.append({i: frozenset(e[i] for e in block) for i in _INDEXED})
+            self._values.append({i: frozenset(map(itemgetter(i), block)) for i in _INDEXED})
             del self._tail[:size]
+            most -= 1

@@ -613,7 +613,7 @@ class Timeline:
                 # (a live view retires them in its frames; whoever else folds, here: at once)
                 self.tidy(None if len(at) - self._retired > WHOLE_CHECKPOINTS + 1 else 0.0)
         # A late event folds again from a whole checkpoint: what follows the oldest stays whole.
-        self.events.seal_before(at[-WHOLE_CHECKPOINTS] if len(at) >= WHOLE_CHECKPOINTS else 0)
+        self.events.seal_before(at[-WHOLE_CHECKPOINTS] if len(at) >= WHOLE_CHECKPOINTS else 0, len(events))
 
     def tidy(self, seconds: float | None = 0.0) -> None:
         """Retire, oldest first, the checkpoints no longer among the newest: each is frozen if it

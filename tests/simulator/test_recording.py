@@ -79,3 +79,17 @@ def test_a_last_line_the_run_never_finished_is_left_out(tmp_path, lesson_lines):
     path.write_bytes(header.encode() + b"\n\n" + "".join(lines).encode() + b"[1, \xff]\n")
     with pytest.raises(TraceError, match=rf"line {len(lines) + 4}: 'utf-8' codec can't decode"):
         read_trace(path)
+
+
+def test_an_event_is_written_as_json_dumps_writes_it():
+    """The writer keeps json's C encoder; what it writes is what `json.dumps` would."""
+    from ipc.trace import Event
+
+    events = [
+        Event(1, 2, 3, "P", "message_put", "q", "2:1", {"preview": "'ünïcode ✓ \"quoted\"\\n'"}),
+        Event(2**62, 2, 4, "main", "main_step_started", "sleep(0.5)", None,
+              {"op": "sleep", "seconds": 0.1 + 0.2, "nested": {"list": [1, None, True, -1.5e300]}}),
+        Event(5, 2, 5, "C", "process_exited", "C", None, None),
+    ]
+    for e in events:
+        assert recording._encode(e) == json.dumps(e, separators=(",", ":"))

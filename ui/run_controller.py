@@ -40,6 +40,21 @@ DEADLOCK_GRACE_S = 0.5  # a deadlock that holds this long with no new event stop
 _t_ns = attrgetter("t_ns")
 
 
+def _full_collections(allowed: bool) -> None:
+    """Let the garbage collector make full collections, or not, process-wide. A live run keeps
+    hundreds of thousands of objects alive (events not sealed yet, a deep queue's messages in
+    each checkpoint) and every full collection walks them all: 0.1-0.3 s in a flood, a dozen
+    times, 0.2-0.7 s at 800,000 events. Yet a run makes next to no cyclic garbage (42 objects
+    in a 200,000-event flood, none of them old), so while one is live there is none: young
+    collections go on. Full ones are allowed again once the run has ended, or is left."""
+    young, middle, old = gc.get_threshold()
+    if (old < _NEVER) != allowed:
+        gc.set_threshold(young, middle, _FULL_EVERY if allowed else _NEVER)
+
+
+_FULL_EVERY, _NEVER = gc.get_threshold()[2], 1 << 30
+
+
 class RunController(QObject):
     frame = Signal()  # the playhead moved or the timeline grew: redraw
     events_added = Signal(int)  # how many events were appended to the timeline
@@ -69,12 +84,6 @@ class RunController(QObject):
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
         self.frame_times: list[float] = []  # seconds spent in each tick (for the benchmark)
-        # A long run keeps millions of objects alive (events, checkpoints, the plots' data) and
-        # each of the garbage collector's full collections walks them all: 0.2-0.7 s each at
-        # 800,000 events, 14 of them in a 50 x 4,000 load. A full collection at most every 100
-        # young ones instead of 10 (process-wide): 3 of them, lateness p99 121 ms instead of
-        # 375; garbage cycles wait a little longer to be freed.
-        gc.set_threshold(*gc.get_threshold()[:2], 100)
         self._state_key: tuple | None = None  # what `_state` is the state of
         self._state: Snapshot | None = None
 
@@ -125,6 +134,8 @@ class RunController(QObject):
         self.mode = "live"
         threading.Thread(target=self._watch, args=(self.run,), name="run-watcher", daemon=True).start()
         self.timeline_replaced.emit()
+        gc.collect()  # what the panels let go of (the previous timeline), while it still may be
+        _full_collections(False)
         self.state_changed.emit()
         self.timer.start()
 
@@ -141,6 +152,7 @@ class RunController(QObject):
         recording = read_trace(path)
         self.stop()
         self.run = None
+        _full_collections(True)
         self.document = recording.document
         self.timeline = recording.timeline  # (the panels take its events as it is replaced)
         self.started_ns = recording.started_ns
@@ -160,6 +172,7 @@ class RunController(QObject):
         self.timer.stop()
         self.timeline = None
         self.run = None
+        _full_collections(True)
         self.mode = "idle"
         self.timeline_replaced.emit()
         self.state_changed.emit()
@@ -287,6 +300,7 @@ class RunController(QObject):
         self._take_inbox(APPLY_BUDGET_S - (time.perf_counter() - started), flush=ended)
         if ended and not self._inbox and not self._arriving and not self._pending:
             self.outcome = self._outcome_box.popleft()
+            _full_collections(True)
             if self.mode == "live":
                 self.mode = "paused"
                 self.playhead = self.timeline.end_ns

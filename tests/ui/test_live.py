@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from simulator.lessons import lesson_path
 from simulator.lifeline import process_alive
@@ -25,7 +27,9 @@ def run_lesson(window, number: int) -> None:
 
 
 def test_lesson_1_producer_blocks_then_unblocks(window, qtbot):
+    full_every = gc.get_threshold()[2]
     run_lesson(window, 1)
+    assert gc.get_threshold()[2] > 1_000_000  # no full garbage collection while a run is live
     qtbot.waitUntil(lambda: state_of(window, "producer") == "blocked", timeout=20_000)
     queue = window.scene.nodes["q"].snapshot.channels["q"]
     assert len(queue.contents) == 3  # drawn full: 3 of 3
@@ -35,6 +39,7 @@ def test_lesson_1_producer_blocks_then_unblocks(window, qtbot):
     qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
     assert window.controller.outcome == "finished"
     assert not window.editor.read_only
+    assert gc.get_threshold()[2] == full_every
 
 
 def test_lesson_11_daemons_are_shown_killed(window, qtbot):

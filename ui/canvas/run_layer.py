@@ -192,20 +192,28 @@ class RunLayer(QGraphicsObject):
         first = tl.index_at(now - max(MOVE_NS, FADE_NS, KILL_NS))
         last = tl.index_at(now)
         drawn = 0
-        paths: dict[tuple, tuple | None] = {}  # where tokens travel, per kind/process/channel/end
-        tokens: dict[str, list[QPointF]] = {}  # where tokens are, by the process that sent them
+        # Where tokens travel, per kind/process/channel/end: from (x, y) by (dx, dy); plain
+        # floats, a thousand tokens' worth of QPointF arithmetic costing milliseconds a frame.
+        paths: dict[tuple, tuple[float, float, float, float] | None] = {}
+        # Where tokens are, by the process that sent them; one per pixel: in a flood, hundreds
+        # ride one path a fraction of a pixel apart.
+        tokens: dict[str, dict[tuple[int, int], tuple[float, float]]] = {}
         for e in tl.events[max(first, last - MAX_TOKENS):last]:
             age = now - e.t_ns
             kind = e.kind
             if age <= MOVE_NS and kind in _MOVES:
                 key = (kind, e.process, e.object, (e.detail or {}).get("end"))
                 if key not in paths:
-                    paths[key] = _MOVES[kind](self.canvas, e)
-                ends = paths[key]
-                if ends is None:
+                    ends = _MOVES[kind](self.canvas, e)
+                    paths[key] = None if ends is None else (
+                        ends[0].x(), ends[0].y(), ends[1].x() - ends[0].x(), ends[1].y() - ends[0].y())
+                path = paths[key]
+                if path is None:
                     continue
-                a, b = ends
-                tokens.setdefault(self._source_of(e), []).append(a + (b - a) * (age / MOVE_NS))
+                x, y, dx, dy = path
+                f = age / MOVE_NS
+                x, y = x + dx * f, y + dy * f
+                tokens.setdefault(self._source_of(e), {})[round(x), round(y)] = x, y
                 drawn += 1
             elif age <= FADE_NS and kind == "put_failed":
                 item = self.canvas.nodes.get(e.process)
@@ -224,7 +232,7 @@ class RunLayer(QGraphicsObject):
                     _vanish(painter, corner, age / FADE_NS, "lost")
                     drawn += 1
         for source, points in tokens.items():
-            _tokens(painter, points, theme.process_color(source))
+            _tokens(painter, [QPointF(x, y) for x, y in points.values()], theme.process_color(source))
         self.tokens_drawn = drawn
 
     def _was_holding(self, exit_event) -> bool:
@@ -295,9 +303,7 @@ _MOVES = {"message_put": _put_path, "message_got": _got_path,
 
 def _tokens(painter: QPainter, points: list[QPointF], color: QColor) -> None:
     """Messages in motion: discs with a darker rim, drawn as wide round points (two calls for
-    all of them: a thousand tokens paint in a few milliseconds). Tokens within a pixel of one
-    another are drawn once: in a flood, hundreds ride one path a fraction of a pixel apart."""
-    points = list({(round(p.x()), round(p.y())): p for p in points}.values())
+    all of them: a thousand tokens paint in a few milliseconds)."""
     r = 8 * theme.scale()
     for pen in (QPen(color.darker(140), 2 * r + 2.4), QPen(color, 2 * r)):
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)

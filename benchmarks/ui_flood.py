@@ -1,16 +1,18 @@
 """The live view under a flood, and how many message tokens the canvas can draw at 30 fps.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/ui_flood.py [--items 150000]
+    QT_QPA_PLATFORM=offscreen python benchmarks/ui_flood.py [--items 150000] [--consumer-delay S]
 
-1. Flood: a real run where one producer fills an unbounded queue as fast as it can while a
-   consumer drains it, shown live in the main window. A frame is the controller's tick (move a
-   batch of events into the timeline, fold, update the canvas and panels) and the repaint it
-   causes, done at once the way the running app does it (Qt's posted events: every widget that
-   changed repaints what changed). Prints the rate at which the producer and the whole run
-   reported events while the producer was putting (from the trace), the events/s the UI took
-   in, the frame time (median, p95, max; target p95 <= 33 ms) and the GUI thread's CPU time per
-   frame (the rest is waiting for one of the two cores), and whether the events in the UI equal
-   the events in the trace file (nothing lost).
+1. Flood: a real run where one producer fills an unbounded queue as fast as it can, shown live
+   in the main window; a consumer starts `--consumer-delay` seconds after it (by default once
+   the producer is likely done: the queue gets as deep as the run is long) and drains it; with
+   0 the consumer drains it alongside. A frame is the controller's tick (move a batch of events
+   into the timeline, fold, update the canvas and panels) and the repaint it causes, done at
+   once the way the running app does it (Qt's posted events: every widget that changed repaints
+   what changed). Prints the rate at which the producer and the whole run reported events while
+   the producer was putting (its first to its last put, from the trace), the events/s the UI
+   took in, the frame time (median, p95, max; target p95 <= 33 ms) and the GUI thread's CPU
+   time per frame (the rest is waiting for one of the two cores), and whether the events in
+   the UI equal the events in the trace file (nothing lost).
 2. Tokens: the canvas painted with N messages in motion at once (a synthetic timeline), for
    growing N; prints the paint time per frame and the largest N that still paints in 33 ms.
 """
@@ -36,10 +38,11 @@ from ui.canvas import run_layer  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 
 
-def flood_document(items: int) -> Document:
+def flood_document(items: int, consumer_delay: float = 0.0) -> Document:
     return Document(Scenario(
         title="flood", start_method="fork",
-        nodes=[Producer("P", items=items, payload="{i}"), QueueNode("q"), Consumer("C", loop="count", count=items)],
+        nodes=[Producer("P", items=items, payload="{i}"), QueueNode("q"),
+               Consumer("C", loop="count", count=items, start_delay=consumer_delay)],
         links=[Link("P", "q", "put"), Link("C", "q", "get")],
     ))
 
@@ -49,7 +52,7 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p))]
 
 
-def flood(app, window: MainWindow, items: int) -> None:
+def flood(app, window: MainWindow, items: int, consumer_delay: float) -> None:
     controller = window.controller
     frame_ms: list[float] = []
     cpu_ms: list[float] = []
@@ -63,7 +66,7 @@ def flood(app, window: MainWindow, items: int) -> None:
 
     controller.timer.timeout.disconnect(controller.tick)
     controller.timer.timeout.connect(frame_and_paint)
-    window.editor.open_document(flood_document(items), None)
+    window.editor.open_document(flood_document(items, consumer_delay), None)
     app.processEvents()
     controller.start(window.editor.model.document)
     first_ns = time.monotonic_ns()
@@ -76,14 +79,18 @@ def flood(app, window: MainWindow, items: int) -> None:
     in_ui = len(controller.timeline)
     recording = read_trace(controller.trace_path)
     in_file = len(recording.events)
-    produced = [e.t_ns for e in recording.events if e.process == "P"]
-    span_s = (produced[-1] - produced[0]) / 1e9
-    flood = sum(produced[0] <= e.t_ns <= produced[-1] for e in recording.events)
+    puts = [e.t_ns for e in recording.events if e.kind == "message_put"]
+    first, last = puts[0], puts[-1]
+    span_s = (last - first) / 1e9
+    produced = sum(e.process == "P" and first <= e.t_ns <= last for e in recording.events)
+    flood = sum(first <= e.t_ns <= last for e in recording.events)
+    consumer_started = next(e.t_ns for e in recording.events if e.kind == "message_got")
     busy, cpu = frame_ms[2:], cpu_ms[2:]
-    print(f"flood: {items:,} items; the producer reported {len(produced):,} events at "
-          f"{len(produced) / span_s:,.0f} events/s, and the run {flood:,} events while it did, "
-          f"{flood / span_s:,.0f} events/s; the run's {in_ui:,} events "
-          f"were all in the UI {wall:.1f} s after Run = {in_ui / wall:,.0f} events/s into the UI")
+    print(f"flood: {items:,} items, put in {span_s:.2f} s; meanwhile the producer reported "
+          f"{produced / span_s:,.0f} events/s and the run {flood / span_s:,.0f} events/s (the consumer "
+          f"got its first item {abs(consumer_started - last) / 1e9:.1f} s "
+          f"{'after' if consumer_started > last else 'before'} the last put); the run's {in_ui:,} "
+          f"events were all in the UI {wall:.1f} s after Run = {in_ui / wall:,.0f} events/s into the UI")
     print(f"frame (tick + repaint): median {statistics.median(busy):.1f} ms, p95 {percentile(busy, 0.95):.1f} ms, "
           f"max {max(busy):.1f} ms over {len(busy)} frames (target p95 <= 33 ms); GUI thread CPU per frame: "
           f"median {statistics.median(cpu):.1f} ms, p95 {percentile(cpu, 0.95):.1f} ms")
@@ -125,13 +132,16 @@ def tokens(app, window: MainWindow) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=150_000)
+    parser.add_argument("--consumer-delay", type=float, default=None,
+                        help="seconds before the consumer starts (default: items / 30,000 + 1; 0: alongside)")
     args = parser.parse_args()
+    delay = args.items / 30_000 + 1 if args.consumer_delay is None else args.consumer_delay
     app = QApplication.instance() or QApplication(["ui_flood"])
     window = MainWindow(QSettings("/tmp/ipcsim-bench.ini", QSettings.Format.IniFormat))
     window.resize(1280, 720)
     window.show()
     app.processEvents()
-    flood(app, window, args.items)
+    flood(app, window, args.items, delay)
     tokens(app, window)
     window.editor.undo_stack.setClean()
     window.close()

@@ -17,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -116,11 +117,16 @@ def save(doc: Document, path: str | os.PathLike) -> None:
     write_atomic(Path(path), dumps(doc).encode())
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes | BinaryIO) -> None:
+    """`data` (bytes, or a file to copy from) into `path`: a temporary file in the same folder,
+    flushed, then renamed over `path`, so `path` is never left half written."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                shutil.copyfileobj(data, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

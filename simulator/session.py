@@ -13,6 +13,7 @@ with the outcome ``"deadlock"``, instead of hanging until someone stops it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -34,12 +35,49 @@ from .scenario import Document, Scenario
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
+RUNS_KEPT_BYTES = 1 << 30  # the runs folder is a cache: the oldest recordings beyond this go
+RUNS_KEPT_FRESH_S = 60.0  # ... but never one written to this recently (it may still be recording)
+
+
 def default_trace_path(document: Document) -> Path:
-    """Where a run is recorded unless told otherwise: the user's cache, one file per run."""
+    """Where a run is recorded unless told otherwise: the user's cache, a new file per run (the
+    name claimed as the file is made: runs started within the same second get a number). It is
+    a cache: the oldest recordings there are deleted once all take more than `RUNS_KEPT_BYTES`
+    (a run worth keeping is saved elsewhere: File > Save Trace As, or ``run --trace``)."""
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ipcsim" / "runs"
     base.mkdir(parents=True, exist_ok=True)
+    prune_runs(base, RUNS_KEPT_BYTES)
     slug = "".join(c if c.isalnum() else "-" for c in document.scenario.title.lower())[:40].strip("-")
-    return base / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug or 'run'}.ipctrace"
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug or 'run'}"
+    for n in itertools.count(1):
+        path = base / (f"{stem}.ipctrace" if n == 1 else f"{stem}-{n}.ipctrace")
+        try:
+            path.touch(exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+
+
+def prune_runs(folder: Path, keep_bytes: int) -> None:
+    """Delete the oldest recordings in `folder` until the rest take at most `keep_bytes`, but
+    none written to in the last `RUNS_KEPT_FRESH_S` seconds."""
+    runs = []
+    for path in folder.glob("*.ipctrace"):
+        try:
+            st = path.stat()
+        except OSError:  # (deleted meanwhile)
+            continue
+        runs.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in runs)
+    fresh = time.time() - RUNS_KEPT_FRESH_S
+    for mtime, size, path in sorted(runs):
+        if total <= keep_bytes or mtime > fresh:
+            return
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # not ours to delete: leave it
+            continue
+        total -= size
 
 
 class Run:

@@ -151,6 +151,9 @@ class MainWindow(QMainWindow):
         self.act_gallery = self._action("Lesson &Gallery...", self.show_gallery, "Ctrl+G")
         self.act_save = self._action("&Save", self.save, K.Save)
         self.act_save_as = self._action("Save &As...", self.save_as, K.SaveAs)
+        self.act_save_trace = self._action("Save T&race As...", self.save_trace_as,
+                                           tip="Keep this run's recording (the runs folder is a cache)")
+        self.act_save_trace.setEnabled(False)
         self.act_quit = self._action("&Quit", self.close, K.Quit)
         self.act_undo = stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence(K.Undo))
@@ -189,7 +192,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addAction(self.act_gallery)
         file_menu.addSeparator()
-        for action in (self.act_save, self.act_save_as):
+        for action in (self.act_save, self.act_save_as, self.act_save_trace):
             file_menu.addAction(action)
         export_menu = file_menu.addMenu("&Export")
         for action in self.exports.all:
@@ -324,6 +327,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
 
+    def save_trace_as(self) -> None:
+        """A copy of the recording of the run on screen, where the user says (runs are recorded
+        into a cache, whose oldest recordings are deleted in time)."""
+        source = self.controller.trace_path
+        if source is None or self.controller.live:
+            return
+        suggested = str(Path(self._last_dir()) / source.name)
+        path, _ = QFileDialog.getSaveFileName(self, "Save trace", suggested, TRACE_FILTER)
+        if not path:
+            return
+        try:
+            with open(source, "rb") as f:
+                scenario_file.write_atomic(Path(path), f)
+        except OSError as exc:
+            QMessageBox.critical(self, "Cannot save trace", f"{path}: {exc.strerror or exc}")
+            return
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+
     def _recent(self) -> list[str]:
         value = self.settings.value("recent", [])
         return [value] if isinstance(value, str) else list(value or [])
@@ -436,6 +457,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_read_only(live)
         self.palette_list.setEnabled(not live)
         self.run_bar.act_run.setEnabled(not live)
+        self.act_save_trace.setEnabled(self.controller.timeline is not None and not live)
         if self.controller.timeline is None:
             self.scene.clear_run()
 

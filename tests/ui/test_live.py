@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 import pytest
+from PySide6.QtWidgets import QFileDialog
 from simulator.lessons import lesson_path
 from simulator.lifeline import process_alive
 
@@ -108,10 +109,14 @@ def test_editing_after_a_run_returns_to_the_scenario(window, qtbot):
     assert window.scene.nodes["reader"].snapshot is None
 
 
-def test_a_saved_trace_replays_without_running(window, qtbot):
+def test_a_saved_trace_replays_without_running(window, qtbot, tmp_path, monkeypatch):
     run_lesson(window, 5)
+    assert not window.act_save_trace.isEnabled()  # (not while it is still recording)
     qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
-    path = window.controller.trace_path
+    path = tmp_path / "kept.ipctrace"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(path), ""))
+    window.act_save_trace.trigger()  # File > Save Trace As...
+    assert path.read_bytes() == window.controller.trace_path.read_bytes()
     window.new_file()
     assert window.open_trace(path)
     assert window.controller.run is None and window.controller.timeline is not None

@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.maybe_save():
-            self.controller.close()  # no process of a run outlives the window
+            self.controller.stop()  # no process of a run outlives the window
             event.accept()
         else:
             event.ignore()

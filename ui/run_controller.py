@@ -46,7 +46,7 @@ def _full_collections(allowed: bool) -> None:
     each checkpoint) and every full collection walks them all: 0.1-0.3 s in a flood, a dozen
     times, 0.2-0.7 s at 800,000 events. Yet a run makes next to no cyclic garbage (42 objects
     in a 200,000-event flood, none of them old), so while one is live there is none: young
-    collections go on. Full ones are allowed again once the run has ended, or is left."""
+    collections go on. Full ones are allowed again once the run has ended, or is stopped."""
     young, middle, old = gc.get_threshold()
     if (old < _NEVER) != allowed:
         gc.set_threshold(young, middle, _FULL_EVERY if allowed else _NEVER)
@@ -146,13 +146,13 @@ class RunController(QObject):
         """Kill the run's processes (never blocks); the trace stays browsable."""
         if self.live:
             self.run.request_stop()
+            _full_collections(True)  # (whoever stops a run may not see it end: a closed window)
 
     def load_trace(self, path: Path) -> Recording:
         """Open a recorded run to replay it; raises `recording.TraceError` if it cannot be read."""
         recording = read_trace(path)
         self.stop()
         self.run = None
-        _full_collections(True)
         self.document = recording.document
         self.timeline = recording.timeline  # (the panels take its events as it is replaced)
         self.started_ns = recording.started_ns
@@ -172,7 +172,6 @@ class RunController(QObject):
         self.timer.stop()
         self.timeline = None
         self.run = None
-        _full_collections(True)
         self.mode = "idle"
         self.timeline_replaced.emit()
         self.state_changed.emit()

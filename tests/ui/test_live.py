@@ -78,6 +78,7 @@ def test_stop_while_blocked_ends_every_process(window, qtbot):
     pids = {e.pid for e in window.controller.timeline.events if e.process != "ipcsim"}
     assert len(pids) >= 3
     window.run_bar.act_stop.trigger()
+    assert gc.get_threshold()[2] < 1_000_000  # full garbage collections again, were its end never seen
     qtbot.waitUntil(lambda: not window.controller.live, timeout=10_000)
     assert window.controller.outcome == "stopped"
     qtbot.waitUntil(lambda: not any(process_alive(p) for p in pids), timeout=1_000)

@@ -178,14 +178,15 @@ def test_timeline_has_a_lane_per_process_and_the_depth_of_q(qtbot, loaded):
 
 
 def test_a_long_depth_curve_is_drawn_in_blocks(qtbot, loaded, monkeypatch):
-    """Only a curve's newest points get new data each frame; the older ones, block by block."""
+    """Only a curve's newest points get new data each frame; the older ones are curves of a
+    block each, given their data once."""
     monkeypatch.setattr(timeline_plot, "RECENT_POINTS", 4)
     plot = show(qtbot, TimelinePlot(loaded))
     x, y = plot.depth["q"]["x"], plot.depth["q"]["y"]
-    older, newest = plot._older["q"], plot.curves["q"]
-    assert len(x) > 10 and len(newest.xData) <= 5
-    assert list(older.xData) + list(newest.xData[1:]) == list(x)  # joined at one shared point
-    assert list(older.yData) + list(newest.yData[1:]) == list(y)
+    blocks, newest = plot._older["q"], plot.curves["q"]
+    assert len(x) > 10 and len(blocks) >= 2 and len(newest.xData) <= 5
+    assert all(len(block.xData) == 5 for block in blocks)
+    assert joined(plot, "q") == (list(x), list(y))  # each joined to the next at one shared point
 
 
 def test_the_playhead_line_follows_and_clicking_the_plot_seeks(qtbot, loaded):
@@ -205,7 +206,15 @@ def test_the_playhead_line_follows_and_clicking_the_plot_seeks(qtbot, loaded):
 # -- following a live run: events arrive in batches
 
 
-def test_panels_take_events_in_batches_without_resetting(qtbot, controller, lesson1_trace):
+def joined(plot, channel):
+    """A depth curve's points as drawn: its blocks and its newest curve, joined at shared points."""
+    curves = [*plot._older[channel], plot.curves[channel]]
+    return ([*curves[0].xData, *(v for c in curves[1:] for v in c.xData[1:])],
+            [*curves[0].yData, *(v for c in curves[1:] for v in c.yData[1:])])
+
+
+def test_panels_take_events_in_batches_without_resetting(qtbot, controller, lesson1_trace, monkeypatch):
+    monkeypatch.setattr(timeline_plot, "RECENT_POINTS", 2)  # the late event cuts into blocks drawn
     recording = read_trace(lesson1_trace)
     log, puts, console, plot = (show(qtbot, cls(controller)) for cls in (EventLog, EventLog, Console, TimelinePlot))
     puts.set_filter("kind", "message_put")
@@ -239,6 +248,7 @@ def test_panels_take_events_in_batches_without_resetting(qtbot, controller, less
         assert list(plot.bars.spans[key]["x1"]) == list(columns["x1"])
     assert plot.bars.open == reference.bars.open
     assert list(plot.depth["q"]["y"]) == list(reference.depth["q"]["y"])
+    assert joined(plot, "q") == joined(reference, "q") == (list(plot.depth["q"]["x"]), list(plot.depth["q"]["y"]))
 
 
 def test_history_records_read_back_as_the_tuples_appended():

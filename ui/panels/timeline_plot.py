@@ -41,6 +41,11 @@ def _pen(color: QColor | str, width: float = 1.0) -> QPen:
     return pen
 
 
+def _step_curve(pen: QPen, name: str | None = None) -> pg.PlotDataItem:
+    """A depth curve: a point per level, drawn as a step (level i from x[i] until x[i + 1])."""
+    return pg.PlotDataItem(pen=pen, name=name, stepMode="right", skipFiniteCheck=True, autoDownsampleFactor=1.0)
+
+
 class TimelinePlot(TimelinePanel):
     """Follows `controller`. `history` holds what is drawn; `lanes` names the process lanes (lane
     i is drawn at y = i) and `bars` draws them; `depth[channel]` holds a channel's curve data
@@ -119,9 +124,8 @@ class TimelinePlot(TimelinePanel):
         self.lanes_plot.addItem(self.bars)
         self.depth: dict[str, Columns] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}  # a channel's depth: its newest points
-        self._older: dict[str, pg.PlotDataItem] = {}  # ...and the others
-        self._older_n: dict[str, int] = {}  # how many points `_older` shows
-        self._stale: set[str] = set()  # channels whose curve has new data to show
+        self._older: dict[str, list[pg.PlotDataItem]] = {}  # ...and the others (see `_show_depth`)
+        self._stale: dict[str, int] = {}  # channels whose curve has new data: how many points did not change
         self._tails: dict[str, pg.PlotDataItem] = {}
         self._states_seen: set[str] = set()
         self._legend_states: set[str] | None = None
@@ -153,7 +157,7 @@ class TimelinePlot(TimelinePanel):
             self.bars.cut(cut)
             for channel, columns in self.depth.items():
                 columns.cut(cut)
-                self._stale.add(channel)
+                self._stale[channel] = min(self._stale.get(channel, columns.n), columns.n)
             self._reopen(list(self.history.changes))
         for name, start in changed.items():
             history, lane = self.history.changes[name], self._lane(name)
@@ -171,9 +175,10 @@ class TimelinePlot(TimelinePanel):
         for channel, start in leveled.items():
             new = self.history.levels[channel][start:]
             depths = [level.depth for level in new]
-            self._channel(channel).append(x=self._seconds([level.t_ns for level in new]), y=depths,
-                                          index=[level.index for level in new])
-            self._stale.add(channel)
+            columns = self._channel(channel)
+            self._stale.setdefault(channel, columns.n)
+            columns.append(x=self._seconds([level.t_ns for level in new]), y=depths,
+                           index=[level.index for level in new])
             self._top = max(self._top, max(depths))
         if leveled:
             self._scale_depth()
@@ -181,8 +186,8 @@ class TimelinePlot(TimelinePanel):
         self._end = None  # the open spans and the curves' tails move on at the next frame
 
     def show_playhead(self, t_ns: int) -> None:
-        for channel in self._stale:  # once a frame, however many chunks came in it
-            self._show_depth(channel)
+        for channel, unchanged in self._stale.items():  # once a frame, however many chunks came in it
+            self._show_depth(channel, unchanged)
         self._stale.clear()
         x = self.seconds(t_ns)
         for line in self.playheads:
@@ -226,27 +231,32 @@ class TimelinePlot(TimelinePanel):
             self.depth[channel] = Columns("x", "y")
             self.depth[channel].append(x=[0.0], y=[0.0], index=[-1])
             # A point per level, drawn as a step: level i from x[i] until x[i + 1] ("right")
-            self._older[channel] = pg.PlotDataItem(pen=pen, stepMode="right", skipFiniteCheck=True,
-                                                   autoDownsampleFactor=1.0)
-            self.curves[channel] = pg.PlotDataItem(pen=pen, name=channel, stepMode="right", skipFiniteCheck=True,
-                                                   autoDownsampleFactor=1.0)
+            self._older[channel] = []
+            self.curves[channel] = _step_curve(pen, name=channel)
             self._tails[channel] = pg.PlotDataItem(pen=pen)
-            for item in (self._older[channel], self.curves[channel], self._tails[channel]):
+            for item in (self.curves[channel], self._tails[channel]):
                 self.depth_plot.addItem(item)
-            self._older_n[channel] = 1
-            self._show_depth(channel)
+            self._show_depth(channel, 1)
         return self.depth[channel]
 
-    def _show_depth(self, channel: str) -> None:
-        """Give a channel's curve its data. A curve's `setData` costs as much as it has points,
-        so the points of a long run go to a second curve in blocks of `RECENT_POINTS`, which
-        is given new data only when a block is added: each frame costs at most a block."""
+    def _show_depth(self, channel: str, unchanged: int) -> None:
+        """Give a channel's curve its data (its first `unchanged` points are as last shown). A
+        curve's `setData` costs as much as it has points, so the points of a long run go to
+        curves of their own, `RECENT_POINTS` each, each given its data once: a frame costs at
+        most a block's worth."""
         x, y = self.depth[channel]["x"], self.depth[channel]["y"]
-        older = self._older_n[channel]
-        if older > len(x) or len(x) - older > RECENT_POINTS:  # cut back, or a block more
-            older = self._older_n[channel] = max(1, len(x) - 1)
-            self._older[channel].setData(x[:older], y[:older])
-        self.curves[channel].setData(x[older - 1:], y[older - 1:])  # from the older curve's last point
+        blocks = self._older[channel]  # block k: points k * RECENT_POINTS to (k + 1) * RECENT_POINTS
+        done = len(blocks) * RECENT_POINTS  # the first point the newest curve shows
+        while blocks and done >= unchanged:  # cut back (a late event rewound the history)
+            self.depth_plot.removeItem(blocks.pop())
+            done -= RECENT_POINTS
+        while len(x) - done > RECENT_POINTS:  # a block more
+            block = _step_curve(self.curves[channel].opts["pen"])
+            block.setData(x[done:done + RECENT_POINTS + 1], y[done:done + RECENT_POINTS + 1])
+            self.depth_plot.addItem(block)
+            blocks.append(block)
+            done += RECENT_POINTS
+        self.curves[channel].setData(x[done:], y[done:])  # from the last block's last point
 
     def _refresh_open(self) -> None:
         """Extend the spans still open, and the curves' last levels, to the present."""

@@ -180,12 +180,14 @@ def test_timeline_has_a_lane_per_process_and_the_depth_of_q(qtbot, loaded):
 def test_a_long_depth_curve_is_drawn_in_blocks(qtbot, loaded, monkeypatch):
     """Only a curve's newest points get new data each frame; the older ones are curves of a
     block each, given their data once."""
-    monkeypatch.setattr(timeline_plot, "RECENT_POINTS", 4)
+    monkeypatch.setattr(timeline_plot, "RECENT_POINTS", 2)
+    monkeypatch.setattr(timeline_plot, "MERGED", 3)  # every 3 blocks of 2 points: a curve of 6
     plot = show(qtbot, TimelinePlot(loaded))
     x, y = plot.depth["q"]["x"], plot.depth["q"]["y"]
     blocks, newest = plot._older["q"], plot.curves["q"]
-    assert len(x) > 10 and len(blocks) >= 2 and len(newest.xData) <= 5
-    assert all(len(block.xData) == 5 for block in blocks)
+    assert len(x) > 10 and len(newest.xData) <= 3
+    sizes = [len(curve.xData) - 1 for curve, _, _ in blocks]  # (points each, less the one shared)
+    assert sizes[0] == 6 and 6 not in sizes[sizes.count(6):] and 0 < sizes.count(2) < 3
     assert joined(plot, "q") == (list(x), list(y))  # each joined to the next at one shared point
 
 
@@ -208,13 +210,14 @@ def test_the_playhead_line_follows_and_clicking_the_plot_seeks(qtbot, loaded):
 
 def joined(plot, channel):
     """A depth curve's points as drawn: its blocks and its newest curve, joined at shared points."""
-    curves = [*plot._older[channel], plot.curves[channel]]
+    curves = [*(curve for curve, _, _ in plot._older[channel]), plot.curves[channel]]
     return ([*curves[0].xData, *(v for c in curves[1:] for v in c.xData[1:])],
             [*curves[0].yData, *(v for c in curves[1:] for v in c.yData[1:])])
 
 
 def test_panels_take_events_in_batches_without_resetting(qtbot, controller, lesson1_trace, monkeypatch):
     monkeypatch.setattr(timeline_plot, "RECENT_POINTS", 2)  # the late event cuts into blocks drawn
+    monkeypatch.setattr(timeline_plot, "MERGED", 2)
     recording = read_trace(lesson1_trace)
     log, puts, console, plot = (show(qtbot, cls(controller)) for cls in (EventLog, EventLog, Console, TimelinePlot))
     puts.set_filter("kind", "message_put")

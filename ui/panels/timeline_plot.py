@@ -33,6 +33,7 @@ from ui.run_controller import RunController
 
 MIN_DEPTH_HEIGHT = 90  # pixels, so that the depth plot stays readable in a short dock
 RECENT_POINTS = 4096  # a depth curve's newest points, given new data every frame (see `_show_depth`)
+MERGED = 16  # blocks of its older points that make one curve
 
 
 def _pen(color: QColor | str, width: float = 1.0) -> QPen:
@@ -124,7 +125,7 @@ class TimelinePlot(TimelinePanel):
         self.lanes_plot.addItem(self.bars)
         self.depth: dict[str, Columns] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}  # a channel's depth: its newest points
-        self._older: dict[str, list[pg.PlotDataItem]] = {}  # ...and the others (see `_show_depth`)
+        self._older: dict[str, list[tuple[pg.PlotDataItem, int, int]]] = {}  # ...and the others (see `_show_depth`)
         self._stale: dict[str, int] = {}  # channels whose curve has new data: how many points did not change
         self._tails: dict[str, pg.PlotDataItem] = {}
         self._states_seen: set[str] = set()
@@ -242,20 +243,27 @@ class TimelinePlot(TimelinePanel):
     def _show_depth(self, channel: str, unchanged: int) -> None:
         """Give a channel's curve its data (its first `unchanged` points are as last shown). A
         curve's `setData` costs as much as it has points, so the points of a long run go to
-        curves of their own, `RECENT_POINTS` each, each given its data once: a frame costs at
-        most a block's worth."""
+        curves of their own, each given its data once: `RECENT_POINTS` each, and every
+        `MERGED` of those, once there are that many, one curve (a curve costs a little to
+        paint however short: a long run's stays a few dozen)."""
         x, y = self.depth[channel]["x"], self.depth[channel]["y"]
-        blocks = self._older[channel]  # block k: points k * RECENT_POINTS to (k + 1) * RECENT_POINTS
-        done = len(blocks) * RECENT_POINTS  # the first point the newest curve shows
-        while blocks and done >= unchanged:  # cut back (a late event rewound the history)
-            self.depth_plot.removeItem(blocks.pop())
-            done -= RECENT_POINTS
+        blocks = self._older[channel]  # (curve, first point, last point); the next starts at the last
+        while blocks and blocks[-1][2] >= unchanged:  # cut back (a late event rewound the history)
+            self.depth_plot.removeItem(blocks.pop()[0])
+        done = blocks[-1][2] if blocks else 0  # the first point the newest curve shows
         while len(x) - done > RECENT_POINTS:  # a block more
-            block = _step_curve(self.curves[channel].opts["pen"])
-            block.setData(x[done:done + RECENT_POINTS + 1], y[done:done + RECENT_POINTS + 1])
-            self.depth_plot.addItem(block)
-            blocks.append(block)
-            done += RECENT_POINTS
+            first, last = done, done + RECENT_POINTS
+            small = blocks[1 - MERGED:]
+            if len(small) == MERGED - 1 and all(b_last - b_first == RECENT_POINTS for _, b_first, b_last in small):
+                for curve, _, _ in small:
+                    self.depth_plot.removeItem(curve)
+                del blocks[1 - MERGED:]
+                first = small[0][1]
+            curve = _step_curve(self.curves[channel].opts["pen"])
+            curve.setData(x[first:last + 1], y[first:last + 1])
+            self.depth_plot.addItem(curve)
+            blocks.append((curve, first, last))
+            done = last
         self.curves[channel].setData(x[done:], y[done:])  # from the last block's last point
 
     def _refresh_open(self) -> None:

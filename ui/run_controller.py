@@ -134,7 +134,7 @@ class RunController(QObject):
         self.mode = "live"
         threading.Thread(target=self._watch, args=(self.run,), name="run-watcher", daemon=True).start()
         self.timeline_replaced.emit()
-        gc.collect()  # what the panels let go of (the previous timeline), while it still may be
+        gc.collect()  # the previous run's garbage (its timeline, let go of by the panels), while it may
         _full_collections(False)
         self.state_changed.emit()
         self.timer.start()

@@ -55,11 +55,32 @@ class EditError(ValueError):
     """An edit that would make the scenario invalid; the message is one line for a status bar."""
 
 
+COLUMN_X = (0.0, 300.0, 600.0)  # where `place_unplaced` puts producers, channels and consumers
+ROW_Y = 130.0
+
+
+def place_unplaced(document: Document) -> None:
+    """Give each node that the layout leaves without a position one, as the lessons are laid
+    out: producers and pools on the left, channels and shared objects in the middle, consumers
+    and workers on the right, in the scenario's order, below the nodes already placed (a
+    scenario written by hand or by a program need not say where things go)."""
+    positions = document.layout.positions
+    top = max((y for _, y in positions.values()), default=-ROW_Y) + ROW_Y
+    rows = [0, 0, 0]
+    for node in document.scenario.nodes:
+        if node.id in positions:
+            continue
+        column = 2 if isinstance(node, Consumer) else 0 if isinstance(node, (Producer, PoolNode)) else 1
+        positions[node.id] = (COLUMN_X[column], top + rows[column] * ROW_Y)
+        rows[column] += 1
+
+
 class ScenarioModel:
     """A scenario being edited. Subscribers get ``(event, payload)`` after each change."""
 
     def __init__(self, document: Document | None = None):
         self.document = document or Document(Scenario())
+        place_unplaced(self.document)
         self._listeners: list[Listener] = []
 
     # -- observing
@@ -114,6 +135,7 @@ class ScenarioModel:
 
     def replace(self, document: Document) -> None:
         self.document = document
+        place_unplaced(document)
         self._emit("reset")
 
     # -- nodes

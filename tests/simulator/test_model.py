@@ -7,7 +7,7 @@ import pytest
 from simulator import scenario_file
 from simulator.lessons import lesson_path
 from simulator.model import EditError, ScenarioModel, new_node, node_from_dict
-from simulator.scenario import Link, Step
+from simulator.scenario import Consumer, Document, Layout, Link, Producer, QueueNode, Scenario, Step, Worker
 
 
 @pytest.fixture
@@ -75,3 +75,13 @@ def test_fragment_round_trips_nodes(model):
     assert fragment["links"] == [{"process": "producer", "channel": "q", "op": "put", "end": None}]
     assert node_from_dict(fragment["nodes"][1]) == model.node("q")
     assert model.unique_id("q") == "q2"
+
+
+def test_nodes_the_layout_leaves_out_are_placed_by_role_below_the_others():
+    doc = Document(Scenario(
+        nodes=[Producer("P"), QueueNode("q"), Consumer("C"), Producer("P2"), Worker("W")],
+        links=[Link("P", "q", "put"), Link("C", "q", "get"), Link("P2", "q", "put"), Link("W", "q", "get")]),
+        Layout({"P": (0.0, 40.0)}))
+    model = ScenarioModel(doc)
+    assert model.positions == {"P": (0.0, 40.0), "P2": (0.0, 170.0), "q": (300.0, 170.0),
+                               "C": (600.0, 170.0), "W": (600.0, 300.0)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing.connection
+import multiprocessing.reduction
 import os
 import queue
 import signal
@@ -277,6 +278,24 @@ def test_large_messages_go_in_pieces_and_arrive_whole(trace, ctx):
     assert trace.of("send_blocked")
     sent, received = trace.of("message_sent"), trace.of("message_received")
     assert sorted(e.message for e in sent) == sorted(e.message for e in received)
+
+
+def test_a_traced_feeder_writes_the_frames_multiprocessing_writes(trace):
+    """A traced queue's feeder thread writes its messages itself (see `ipc.queues.lean_sender`):
+    multiprocessing's own reader must find exactly what `Connection.send_bytes` would have sent,
+    on both sides of the size up to which it is written in one piece."""
+    q = ipc.Queue()
+    items = [b"x" * size for size in range(16_300, 16_400)] + [7, "seven"]
+    for item in items:
+        q.put(item)
+    # Read behind the queue's back, as frames: each is the pickled (message id, item).
+    frames = [q._reader.recv_bytes() for _ in items]
+    unpickled = [multiprocessing.reduction.ForkingPickler.loads(frame) for frame in frames]
+    assert [item for _, item in unpickled] == items
+    trace.wait_for(lambda t: len(t.of("message_put")) == len(items))
+    assert [mid for mid, _ in unpickled] == [e.message for e in trace.of("message_put")]
+    sizes = [len(frame) for frame in frames]
+    assert any(16_380 <= n <= 16_384 for n in sizes) and max(sizes) > 16_384  # both ways were taken
 
 
 def _echo_big(to_child, from_child, conn):

@@ -77,34 +77,36 @@ ring, its size announced in another header word. The collector numbers each stre
 
 What tracing still costs, measured with `benchmarks/ipc_overhead.py`'s Queue of ints (one
 producer process, one consumer process, the collector a thread of the parent; callgrind
-instructions per item, user space only):
+instructions per item, user space only, 2026-11-22):
 
-==================  =====  =======================  ===================
-                    raw    traced                   traced, before
-==================  =====  =======================  ===================
-producer            33.1k  45.6k                    47.0k
-consumer            16.9k  26.1k (no poll call)     28.9k (+ a poll)
-collector           --     8.7k per event (x2)      8.2k per event (x2)
-==================  =====  =======================  ===================
+=========================================  =====  ======  ================
+                                           raw    traced  traced, before
+=========================================  =====  ======  ================
+producer (its put and its feeder thread)   33.6k  37.3k   45.6k
+consumer                                   17.0k  22.0k   22.6k
+collector                                  --     ~8k per event (x2)
+=========================================  =====  ======  ================
 
-``emit`` costs 7.7k for a number (the interpreter running it 2.5k, marshal 1.2k, global and
-name lookups 0.5k, allocations 0.4k, argument parsing of the lock and the copy 0.35k, the lock
-itself 0.15k); it was 9.4k with the preview's text in the record, plus 1.7k to make the preview.
-The collector's 8.7k is decoding the record, building the Event, its dict and texts (the repr of
-a number included), and, for events that are kept, the garbage collector walking them: a tuple
-holding a dict is never untracked, and in a small process that keeps 100,000 events the full
-collections walk each of them about five times: 1.1-1.7 us per item of the collector's ~4 us
-(``gc.freeze()`` would spare that, but it is process-wide: in the window's process it would stop
-reference cycles from ever being collected).
+``emit`` costs about 6k; near the floor in Python: taking and releasing the lock 1.1k, the
+timestamp 0.6k, the record's tuple and its marshalling 2.6k, the copy into the ring 1.1k, the
+store that publishes it 0.6k. The traced put pays most of it back with leaner plumbing than
+`multiprocessing`'s, the same operations without the Python layers around them (see
+`ipc.queues`: the feeder's write, the buffer's lock and its ``notify``). The collector's ~8k is
+decoding the record and building the Event, its dict and texts (the repr of a number included),
+and for events kept in a process that makes full garbage collections, walking them: a tuple
+holding a dict is never untracked (the window makes none while a run is live, and neither does
+the benchmark during a transfer).
 
-In CPU time (same benchmark, load average 0.8-1.5): raw 6.9 us per item in the producer (its
-feeder thread ~5 us of it: pickling, the write, the GIL handed back and forth) and 4.2 in the
-consumer; traced 9.4, 5.2 and 4.1 in the collector, 18.6 in all. A raw queue is bound by its
-producer, and leaves part of the second core idle; a traced one keeps both cores busy with three
-processes, so its rate is bound by the sum: 18.6 / 2 us per item, ~0.7x of raw (measured
-0.67x). 0.85x would need that sum under ~16.4 us with the producer under ~8.2: the two ``emit``
-and the collector's two events at about half of what they cost in pure Python, i.e. ``emit``,
-the decoding and the Event building written in C (and no Event holding a dict).
+Where the time goes (``perf sched`` over 100,000 items): the producer's main thread keeps the GIL
+through its loop of puts, its feeder thread gets it about once a switch interval, so a transfer
+has two phases. First the puts, the main thread alone (raw 75-105 ms, traced 175-200 ms: what
+tracing adds to a put counts in full), then the feeding, the feeder on one core and the consumer
+and the collector sharing the other (raw 385-450 ms, traced 460-500 ms: the consumer's ``emit``
+and the collector's two events per item). Traced/raw, three runs alternated with runs of the code
+and the benchmark as they were before (2-core machine, load average 0.3-1): 0.78, 0.82 and
+0.87x (before: 0.78, 0.74, 0.71x). To be at 0.85x in every run, a transfer would need about 0.3 us less per item on
+the consumer's core: the consumer's ``emit`` and the collector's decoding and Event building at
+about two thirds of their cost in pure Python.
 
 Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across processes). An operation
 that hands a message over is stamped at the moment it commits (``message_put`` before the item

@@ -99,13 +99,13 @@ the benchmark during a transfer).
 
 Where the time goes (``perf sched`` over 100,000 items): the producer's main thread keeps the GIL
 through its loop of puts, its feeder thread gets it about once a switch interval, so a transfer
-has two phases. First the puts, the main thread alone (raw 75-105 ms, traced 175-200 ms: what
-tracing adds to a put counts in full), then the feeding, the feeder on one core and the consumer
-and the collector sharing the other (raw 385-450 ms, traced 460-500 ms: the consumer's ``emit``
-and the collector's two events per item). Traced/raw, three runs alternated with runs of the code
-and the benchmark as they were before (2-core machine, load average 0.3-1): 0.78, 0.82 and
-0.87x (before: 0.78, 0.74, 0.71x). To be at 0.85x in every run, a transfer would need about 0.3 us less per item on
-the consumer's core: the consumer's ``emit`` and the collector's decoding and Event building at
+has two phases. First the puts, the main thread nearly alone: raw 75-105 ms, traced 175-250 ms,
+for a put costs that thread 7.6k raw and 15.7k traced (``emit`` 6k, the message id 2.2k). Then
+the feeding, the feeder on one core and the consumer and the collector sharing the other, each
+core about full: raw 385-450 ms, traced 400-500 ms. Traced/raw, five runs alternated with runs of
+the code and the benchmark as they were before (2-core machine, load average 0.3-2): 0.78, 0.82,
+0.87, 0.77 and 0.70x (before: 0.78, 0.74, 0.71, 0.61, 0.70x). At 0.85x a put would have to cost
+its thread about 2k less than it does, and the feeding stay as it is: ``emit`` and the id at
 about two thirds of their cost in pure Python.
 
 Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across processes). An operation

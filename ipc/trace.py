@@ -104,9 +104,9 @@ for a put costs that thread 7.6k raw and 15.7k traced (``emit`` 6k, the message 
 the feeding, the feeder on one core and the consumer and the collector sharing the other, each
 core about full: raw 385-450 ms, traced 400-500 ms. Traced/raw, five runs alternated with runs of
 the code and the benchmark as they were before (2-core machine, load average 0.3-2): 0.78, 0.82,
-0.87, 0.77 and 0.70x (before: 0.78, 0.74, 0.71, 0.61, 0.70x). At 0.85x a put would have to cost
-its thread about 2k less than it does, and the feeding stay as it is: ``emit`` and the id at
-about two thirds of their cost in pure Python.
+0.87, 0.77 and 0.70x (before: 0.78, 0.74, 0.71, 0.61, 0.70x). For 0.85x in every run, a put
+would have to cost its thread 3-5k less, the feeding staying as it is: ``emit`` and the id at
+about half their cost in pure Python.
 
 Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across processes). An operation
 that hands a message over is stamped at the moment it commits (``message_put`` before the item

@@ -45,7 +45,10 @@ def run_app(argv: list[str]) -> int:
         window.controller.seek(window.controller.end_ns)
     else:
         window.open_initial([args.file] if args.file else [])
-    window.resize(1280, 720)
+    if args.screenshot:
+        window.resize(1280, 720)  # the same picture on any screen
+    else:
+        window.restore_layout()
     window.show()
     if args.run:
         QTimer.singleShot(0, window.run_scenario)

@@ -46,6 +46,7 @@ FRAGMENT_MIME = "application/x-ipcsim-fragment"
 FILE_FILTER = "ipcsim scenarios (*.json);;All files (*)"
 TRACE_FILTER = "ipcsim traces (*.ipctrace);;All files (*)"
 MAX_RECENT = 8
+FIRST_SIZE = 0.85  # of the screen, the first time the window opens
 
 
 class MainWindow(QMainWindow):
@@ -366,9 +367,23 @@ class MainWindow(QMainWindow):
         if not recent:
             self.recent_menu.addAction("(none)").setEnabled(False)
 
+    def restore_layout(self) -> None:
+        """Size, place and panels as they were when the window was last closed; the first time,
+        most of the screen it opens on (a projector's as well as a laptop's)."""
+        geometry = self.settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            area = self.screen().availableGeometry()
+            self.resize(area.size() * FIRST_SIZE)
+            self.move(area.center() - self.rect().center())
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
     def closeEvent(self, event) -> None:
         if self.maybe_save():
             self.controller.stop()  # no process of a run outlives the window
+            self.settings.setValue("window/geometry", self.saveGeometry())
+            self.settings.setValue("window/state", self.saveState())
             event.accept()
         else:
             event.ignore()

@@ -13,7 +13,7 @@ from simulator.scenario import Link
 from ui.canvas.node_items import PipeItem
 from ui.canvas.view import PALETTE_MIME
 from ui.commands import ChangeNode
-from ui.main_window import MainWindow
+from ui.main_window import FIRST_SIZE, MainWindow
 
 
 @pytest.fixture
@@ -201,3 +201,27 @@ def test_open_reports_every_bad_field(window, tmp_path, monkeypatch):
     bad.write_text(lesson_path(1).read_text().replace('"maxsize": 3', '"maxsize": -1'))
     assert not window.open_path(bad)
     assert "scenario.nodes[1].maxsize" in shown[0]
+
+
+def test_the_window_opens_on_most_of_the_screen_then_as_it_was_left(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(settings)
+    first.restore_layout()
+    first.show()
+    qtbot.waitExposed(first)
+    screen = first.screen().availableGeometry()
+    assert first.size() == screen.size() * FIRST_SIZE and screen.contains(first.frameGeometry())
+    first.resize(first.width() - 40, first.height() - 30)
+    first.panels_dock.hide()  # the user closed the panels
+    size = first.size()
+    first.close()
+    first.deleteLater()
+
+    again = MainWindow(settings)
+    again.restore_layout()
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.size() == size
+    assert not again.panels_dock.isVisible()
+    again.close()
+    again.deleteLater()

@@ -382,6 +382,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.maybe_save():
             self.controller.stop()  # no process of a run outlives the window
+            if self.act_present.isChecked():  # the panels it hid are the user's layout
+                self.set_presentation(False)
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
             event.accept()

@@ -223,5 +223,14 @@ def test_the_window_opens_on_most_of_the_screen_then_as_it_was_left(qtbot, tmp_p
     qtbot.waitExposed(again)
     assert again.size() == size
     assert not again.panels_dock.isVisible()
+    again.set_presentation(True)  # hides every panel: closed so, the layout is still the user's
     again.close()
     again.deleteLater()
+
+    third = MainWindow(settings)
+    third.restore_layout()
+    third.show()
+    qtbot.waitExposed(third)
+    assert third.palette_list.isVisible() and not third.panels_dock.isVisible()
+    third.close()
+    third.deleteLater()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 
 import pytest
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QFileDialog
 from simulator.lessons import lesson_path
 from simulator.lifeline import process_alive
+from ui import theme
 
 
 @pytest.fixture
@@ -124,3 +126,21 @@ def test_a_saved_trace_replays_without_running(window, qtbot, tmp_path, monkeypa
     assert [n.id for n in window.editor.model.scenario.nodes] == ["writer", "q", "reader"]
     window.controller.seek(window.controller.end_ns)
     assert state_of(window, "reader") == "finished"
+
+
+def test_presentation_mode_keeps_showing_the_run(window, qtbot):
+    """Presentation mode redraws the canvas larger (new node items): they must show the run's
+    state at the playhead as the old ones did, not the editor's look."""
+    run_lesson(window, 7)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    window.controller.seek(window.controller.end_ns)
+    qtbot.waitUntil(lambda: state_of(window, "reader") == "terminated", timeout=5_000)
+    window.set_presentation(True)
+    try:
+        assert window.caption.isVisible()
+        assert state_of(window, "reader") == "terminated" and state_of(window, "writer") == "finished"
+        main = window.scene.main_item  # in the larger font, its note still fits inside its box
+        assert 14 + QFontMetricsF(theme.font(9.5)).horizontalAdvance(main.note()) < main.WIDTH
+    finally:
+        window.set_presentation(False)
+    assert state_of(window, "reader") == "terminated"

@@ -8,7 +8,7 @@ the last moments before it (a message put 0.2 s ago is drawn 2/3 of the way to i
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
 from simulator.fold import MAIN, Snapshot, Timeline
@@ -27,13 +27,14 @@ MAX_TOKENS = 1000  # the most recent; more would not paint at 30 frames a second
 class MainItem(QGraphicsObject):
     """The main process: its steps, the one it is on, and its state during a run."""
 
-    WIDTH = 230.0
+    MIN_WIDTH = 230.0
     LINE = 22.0
 
     def __init__(self):
         super().__init__()
         self.steps: list[str] = []
         self.default_steps = False
+        self.WIDTH = self.MIN_WIDTH
         self.snapshot: Snapshot | None = None
         self._look: tuple | None = None  # what is drawn of the run (see `set_run`)
         self.setZValue(1)
@@ -43,7 +44,19 @@ class MainItem(QGraphicsObject):
         self.prepareGeometryChange()
         self.steps = [s.label() for s in scenario.effective_steps()]
         self.default_steps = not scenario.steps
+        self.WIDTH = self._fit_width()
         self.update()
+
+    def note(self) -> str:
+        return "the main process · default steps" if self.default_steps else "the main process · its steps"
+
+    def _fit_width(self) -> float:
+        """Wide enough that the note and every step are never clipped, in the fonts of the moment
+        (presentation mode's are larger)."""
+        note = QFontMetricsF(theme.font(9.5)).horizontalAdvance(self.note())
+        rows = QFontMetricsF(mono_font(10, bold=True))
+        widest = max((rows.horizontalAdvance("▶ " + label) for label in self.steps), default=0.0)
+        return max(self.MIN_WIDTH, 14 + note + 12, 16 + widest + 16)
 
     def set_run(self, snapshot: Snapshot | None) -> None:
         self.snapshot = snapshot
@@ -73,8 +86,7 @@ class MainItem(QGraphicsObject):
         painter.drawText(QRectF(14, 8, self.WIDTH, 24), Qt.AlignmentFlag.AlignLeft, "main")
         painter.setPen(t.subtext)
         painter.setFont(theme.font(9.5))
-        note = "the main process · default steps" if self.default_steps else "the main process · its steps"
-        painter.drawText(QRectF(14, 30, self.WIDTH, 20), Qt.AlignmentFlag.AlignLeft, note)
+        painter.drawText(QRectF(14, 30, self.WIDTH, 20), Qt.AlignmentFlag.AlignLeft, self.note())
         current = p.step_index if p else -1
         ended = p is not None and p.state in ("finished", "stopped", "failed")
         for i, label in enumerate(self.steps):

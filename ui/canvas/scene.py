@@ -57,6 +57,7 @@ class CanvasScene(QGraphicsScene):
             self.removeItem(item)
         self.nodes.clear()
         self.links.clear()
+        self._shown = None  # the new items show no run yet: the next `show_run` draws it on them
         for node in self.editor.model.scenario.nodes:
             self._node_added(node.id)
         for link in self.editor.model.scenario.links:

@@ -24,7 +24,6 @@ PORT_RADIUS = 7.0
 BADGE_H = 30.0  # room under a node for its run state
 BADGE_OVERHANG = 60.0  # how far past its node's right edge a process's badge may reach
 DETAIL_H = 16.0  # the line under a failed process's badge (its cause)
-MAIN_BADGE_W = 226.0  # main's badge stays under main's box
 TOKEN_H = 18.0
 _renderers: dict[str, QSvgRenderer] = {}
 
@@ -272,7 +271,7 @@ class ProcessItem(NodeItem):
         p = self.process_state()
         if p is None:
             return
-        paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.HEIGHT + 6), self.badge(p, self.snapshot))
+        paint_state_badge(painter, t, p, QPointF(8, self.HEIGHT + 6), self.badge(p, self.snapshot))
         held = self.snapshot.messages.get(p.holding) if p.holding else None
         if held is not None and held.where == "held":
             paint_token(painter, QRectF(self.WIDTH - 62, -TOKEN_H / 2, 70, TOKEN_H),
@@ -474,12 +473,9 @@ def badge_layout(p: ProcessState, snap: Snapshot, max_width: float, detail: bool
                                              BADGE_H - 8 + DETAIL_H))
 
 
-def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, snap: Snapshot, at: QPointF,
-                      badge: Badge | None = None) -> None:
+def paint_state_badge(painter: QPainter, t: theme.Theme, p: ProcessState, at: QPointF, badge: Badge) -> None:
     """A pill under a process: the state's icon and words, in the state's colour, and the line
-    under it if `badge` has one (by default: the pill alone, as wide as fits under main)."""
-    if badge is None:
-        badge = badge_layout(p, snap, MAIN_BADGE_W)
+    under it if `badge` has one."""
     painter.setFont(theme.font(10, bold=True))
     pill = QRectF(at.x(), at.y(), badge.width, BADGE_H - 8)
     color = QColor(theme.STATE_COLORS[p.state])

@@ -15,7 +15,7 @@ from simulator.fold import MAIN, Snapshot, Timeline
 from simulator.scenario import Scenario
 
 from .. import theme
-from .node_items import BADGE_H, PipeItem, ProcessItem, QueueItem, paint_state_badge
+from .node_items import BADGE_H, BADGE_OVERHANG, PipeItem, ProcessItem, QueueItem, badge_layout, paint_state_badge
 from .state_badges import draw_state_icon, state_text
 
 MOVE_NS = 300_000_000  # a message takes 0.3 s (of playhead time) to travel on screen
@@ -69,8 +69,15 @@ class MainItem(QGraphicsObject):
     def height(self) -> float:
         return 58 + self.LINE * len(self.steps)
 
+    def body(self) -> QRectF:
+        """The box (item coordinates), as a node's `body`; its badge hangs below it."""
+        return QRectF(0, 0, self.WIDTH, self.height())
+
+    def center(self) -> QPointF:
+        return self.mapToScene(self.body().center())
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-4, -4, self.WIDTH + 8, self.height() + BADGE_H + 8)
+        return QRectF(-4, -4, self.WIDTH + BADGE_OVERHANG + 8, self.height() + BADGE_H + 8)  # (its badge)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         t = theme.current()
@@ -79,8 +86,7 @@ class MainItem(QGraphicsObject):
         border = QColor(theme.STATE_COLORS[p.state]) if p else t.node_border
         painter.setPen(QPen(border, 3.0 if p else 1.2, Qt.PenStyle.SolidLine if p else Qt.PenStyle.DashLine))
         painter.setBrush(t.node_fill)
-        body = QRectF(0, 0, self.WIDTH, self.height())
-        painter.drawRoundedRect(body, 12, 12)
+        painter.drawRoundedRect(self.body(), 12, 12)
         painter.setPen(t.text)
         painter.setFont(theme.font(12.5, bold=True))
         painter.drawText(QRectF(14, 8, self.WIDTH, 24), Qt.AlignmentFlag.AlignLeft, "main")
@@ -102,7 +108,9 @@ class MainItem(QGraphicsObject):
             mark = "▶ " if now else ("✓ " if done else "  ")
             painter.drawText(row.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, mark + label)
         if p is not None:
-            paint_state_badge(painter, t, p, self.snapshot, QPointF(8, self.height() + 6))
+            # the pill alone, in the gap between main and the nodes, as far as a process's reaches
+            paint_state_badge(painter, t, p, QPointF(8, self.height() + 6),
+                              badge_layout(p, self.snapshot, self.WIDTH + BADGE_OVERHANG))
 
 
 def mono_font(size: float, bold: bool = False):
@@ -187,8 +195,7 @@ class RunLayer(QGraphicsObject):
             target = self.canvas.nodes.get(p.waits_on)
             if source is None or target is None:
                 continue
-            a = source.mapToScene(source.boundingRect().center())
-            b = target.anchor(a) if hasattr(target, "anchor") else target.center()
+            b = target.anchor(source.center()) if hasattr(target, "anchor") else target.center()
             a = _edge_toward(source, b)
             path = QPainterPath(a)
             path.lineTo(b)
@@ -271,10 +278,10 @@ class RunLayer(QGraphicsObject):
 
 
 def _edge_toward(item, toward: QPointF) -> QPointF:
-    rect = item.sceneBoundingRect()
+    """The middle of the side of `item`'s box (not of its badge) that faces `toward`."""
+    rect = item.mapRectToScene(item.body())
     c = rect.center()
-    x = rect.right() - 12 if toward.x() > c.x() else rect.left() + 12
-    return QPointF(x, c.y())
+    return QPointF(rect.right() if toward.x() > c.x() else rect.left(), c.y())
 
 
 def _put_path(canvas, e):

@@ -31,13 +31,13 @@ class Editor(QObject):
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
         self.selection: list[str] = []
-        self.read_only = False  # while a run is live
+        self.read_only = ""  # why the scenario cannot be edited now (a run is live...), or ""
 
     # -- editing
 
     def push(self, command: QUndoCommand) -> None:
         if self.read_only:
-            self.status.emit("The scenario is read-only while it runs: stop the run to edit.")
+            self.status.emit(self.read_only)
             return
         self.undo_stack.push(command)
 

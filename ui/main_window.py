@@ -464,15 +464,27 @@ class MainWindow(QMainWindow):
         self.caption.setFont(theme.font(15, bold=True))
         self.caption.setVisible(on)
         self.act_present.setChecked(on)
+        self._update_read_only()
         self.scene.rebuild()
         self._show_frame()
         QTimer.singleShot(0, self.view.fit_all)
 
+    def _update_read_only(self) -> None:
+        """No editing while a run is live, nor in presentation mode (whose canvas is spread apart
+        to give its larger text room: see `CanvasScene.item_pos`)."""
+        if self.controller.live:
+            why = "The scenario is read-only while it runs: stop the run to edit."
+        elif self.act_present.isChecked():
+            why = "The scenario is read-only in presentation mode: leave it (F11) to edit."
+        else:
+            why = ""
+        self.editor.read_only = why
+        self.inspector.set_read_only(bool(why))
+        self.palette_list.setEnabled(not why)
+
     def _run_state_changed(self) -> None:
         live = self.controller.live
-        self.editor.read_only = live
-        self.inspector.set_read_only(live)
-        self.palette_list.setEnabled(not live)
+        self._update_read_only()
         self.run_bar.act_run.setEnabled(not live)
         self.act_save_trace.setEnabled(self.controller.timeline is not None and not live)
         if self.controller.timeline is None:

@@ -177,13 +177,35 @@ def test_every_lesson_opens_and_draws(window, path):
     assert window.windowTitle().startswith(f"Lesson {path.name[:2]}:")
     image = window.view.grab().toImage()
     assert not image.isNull()
-    # nothing overlaps: each node and its state badge have room of their own
-    items = list(window.scene.nodes.values()) + [window.scene.main_item]
+    assert overlapping(window.scene) == []
+
+
+def overlapping(scene) -> list[tuple[str, str]]:
+    """The pairs of nodes (main included) that overlap, each with its state badge's room."""
+    items = list(scene.nodes.values()) + [scene.main_item]
     rects = [(getattr(i, "node_id", "main"), i.footprint() if hasattr(i, "footprint") else i.sceneBoundingRect())
              for i in items]
-    for n, (a, ra) in enumerate(rects):
-        for b, rb in rects[n + 1:]:
-            assert not ra.intersects(rb), (a, b)
+    return [(a, b) for n, (a, ra) in enumerate(rects) for b, rb in rects[n + 1:] if ra.intersects(rb)]
+
+
+def test_presentation_mode_gives_every_lesson_room_and_edits_nothing(window):
+    """Its text is larger, so its nodes are wider: the layout is spread to match (nothing
+    overlaps), the scenario's positions are untouched, and editing waits until it is left."""
+    window.set_presentation(True)
+    try:
+        for path in lesson_paths():
+            window.open_lesson(path)
+            assert overlapping(window.scene) == [], path.stem
+        positions = dict(window.editor.model.positions)
+        window.editor.set_selection(list(positions)[:1])
+        window.delete_selection()  # refused, and the status bar says why
+        assert len(window.scene.nodes) == len(positions)
+        assert "presentation mode" in window.editor.read_only
+    finally:
+        window.set_presentation(False)
+    assert window.editor.model.positions == positions and not window.editor.read_only
+    item = window.scene.nodes[next(iter(positions))]
+    assert (item.pos().x(), item.pos().y()) == positions[item.node_id]
 
 
 def test_the_app_starts_on_lesson_1(window):

@@ -71,10 +71,12 @@ class NodeItem(QGraphicsObject):
             link.update_path()
 
     def _fit_width(self) -> float:
-        """Wide enough that the name and the subtitle are never clipped (up to MAX_WIDTH)."""
+        """Wide enough that the name and the subtitle are never clipped (up to MAX_WIDTH); the
+        bounds grow with presentation mode's text, as the layout is spread (`CanvasScene.item_pos`)."""
         name = QFontMetricsF(theme.font(12.5, bold=True)).horizontalAdvance(self.node.id)
         sub = QFontMetricsF(theme.font(9.5)).horizontalAdvance(self.subtitle())
-        return min(self.MAX_WIDTH, max(self.MIN_WIDTH, 56 + max(name, sub) + 16))
+        s = theme.scale()
+        return min(self.MAX_WIDTH * s, max(self.MIN_WIDTH * s, 56 + max(name, sub) + 16))
 
     def set_run(self, snap: Snapshot | None) -> None:
         """Show the run's state at the playhead (None: back to the editor's look). The item is
@@ -126,8 +128,8 @@ class NodeItem(QGraphicsObject):
         return self.mapToScene(QPointF(x, body.center().y()))
 
     def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
-            return QPointF(snap(value.x()), snap(value.y()))
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and theme.scale() == 1:
+            return QPointF(snap(value.x()), snap(value.y()))  # (presentation's spread is not on the grid)
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for link in self.links:
                 link.update_path()
@@ -294,6 +296,10 @@ class QueueItem(NodeItem):
     def slots_rect(self) -> QRectF:
         return QRectF(12, self.HEIGHT - 26, self.WIDTH - 24, self.SLOT_H)
 
+    def slot_width(self, area: QRectF, maxsize: int, gap: float) -> float:
+        """A bounded queue's slot: `maxsize` of them fill `area`, up to a message chip's width."""
+        return min(self.SLOT_W * 1.6 * theme.scale(), (area.width() - gap * (maxsize - 1)) / maxsize)
+
     def run_look(self, snap: Snapshot) -> object:
         ch = snap.channels.get(self.node.id)  # a message's source and preview never change
         return None if ch is None else (len(ch.contents), tuple(islice(ch.contents, self.MAX_SLOTS)),
@@ -307,7 +313,7 @@ class QueueItem(NodeItem):
         maxsize, ids = self.node.maxsize, ch.contents
         if 0 < maxsize <= self.MAX_SLOTS:
             gap = 4.0
-            w = min(self.SLOT_W * 1.6, (area.width() - gap * (maxsize - 1)) / maxsize)
+            w = self.slot_width(area, maxsize, gap)
             boxes = [QRectF(area.left() + i * (w + gap), area.top(), w, area.height()) for i in range(maxsize)]
         else:
             fit = max(1, int(area.width() // 44))
@@ -340,7 +346,7 @@ class QueueItem(NodeItem):
         painter.setBrush(t.slot)
         if 0 < maxsize <= self.MAX_SLOTS:
             gap = 4.0
-            w = min(self.SLOT_W * 1.6, (area.width() - gap * (maxsize - 1)) / maxsize)
+            w = self.slot_width(area, maxsize, gap)
             for i in range(maxsize):
                 painter.drawRoundedRect(QRectF(area.left() + i * (w + gap), area.top(), w, area.height()), 4, 4)
         else:

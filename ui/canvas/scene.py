@@ -83,7 +83,7 @@ class CanvasScene(QGraphicsScene):
     def _node_added(self, node_id: str) -> None:
         item = item_for(self.editor.model.node(node_id))
         self.addItem(item)
-        item.setPos(*self.editor.model.positions.get(node_id, (0.0, 0.0)))
+        item.setPos(self.item_pos(node_id))
         self.nodes[node_id] = item
 
     def _node_removed(self, node_id: str) -> None:
@@ -106,10 +106,16 @@ class CanvasScene(QGraphicsScene):
             self.editor.set_selection([new if i == old else i for i in self.editor.selection])
 
     def _node_moved(self, node_id: str) -> None:
-        x, y = self.editor.model.positions[node_id]
-        item = self.nodes[node_id]
-        if (item.pos().x(), item.pos().y()) != (x, y):
-            item.setPos(x, y)
+        item, pos = self.nodes[node_id], self.item_pos(node_id)
+        if item.pos() != pos:
+            item.setPos(pos)
+
+    def item_pos(self, node_id: str) -> QPointF:
+        """Where a node's item goes: its position in the layout, spread apart in presentation
+        mode as much as the text grows there, so that the wider nodes keep their room (nothing
+        is edited meanwhile: the window makes the scenario read-only)."""
+        x, y = self.editor.model.positions.get(node_id, (0.0, 0.0))
+        return QPointF(x * theme.scale(), y * theme.scale())
 
     def _link_added(self, link: Link) -> None:
         item = LinkItem(link, self.nodes[link.process], self.nodes[link.channel])

@@ -64,11 +64,7 @@ class ExportActions(QObject):
     # -- the canvas, as it is shown
 
     def _canvas_source(self) -> QRectF:
-        scene = self.window.scene
-        rect = scene.main_item.sceneBoundingRect()
-        for item in scene.nodes.values():
-            rect = rect.united(item.sceneBoundingRect())
-        return rect.adjusted(-30, -30, 30, 30)
+        return self.window.scene.content_rect().adjusted(-30, -30, 30, 30)
 
     def canvas_image(self, scale: float = 1.0) -> QImage:
         source = self._canvas_source()

@@ -66,10 +66,7 @@ class Renderer:
         """The scene area every frame shows: everything a run can draw, with a margin."""
         last = self.timeline.end_ns
         self.scene.show_run(self.timeline, last, self.timeline.state_at(last))
-        rect = self.scene.main_item.sceneBoundingRect()
-        for item in self.scene.nodes.values():
-            rect = rect.united(item.sceneBoundingRect())
-        return rect.adjusted(-MARGIN, -MARGIN - 20, MARGIN, MARGIN)
+        return self.scene.content_rect().adjusted(-MARGIN, -MARGIN - 20, MARGIN, MARGIN)
 
     def paint(self, painter: QPainter, t_ns: int, size: QSize) -> None:
         self.scene.show_run(self.timeline, t_ns, self.timeline.state_at(t_ns))

@@ -182,9 +182,9 @@ def test_every_lesson_opens_and_draws(window, path):
 
 def overlapping(scene) -> list[tuple[str, str]]:
     """The pairs of nodes (main included) that overlap, each with its state badge's room."""
-    items = list(scene.nodes.values()) + [scene.main_item]
-    rects = [(getattr(i, "node_id", "main"), i.footprint() if hasattr(i, "footprint") else i.sceneBoundingRect())
-             for i in items]
+    items = list(scene.nodes.values()) + [scene.main_item] + [scene.manager_item] * scene.manager_item.isVisible()
+    rects = [(getattr(i, "node_id", None) or getattr(i, "name", "main"),
+              i.footprint() if hasattr(i, "footprint") else i.sceneBoundingRect()) for i in items]
     return [(a, b) for n, (a, ra) in enumerate(rects) for b, rb in rects[n + 1:] if ra.intersects(rb)]
 
 

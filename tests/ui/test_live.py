@@ -144,3 +144,17 @@ def test_presentation_mode_keeps_showing_the_run(window, qtbot):
     finally:
         window.set_presentation(False)
     assert state_of(window, "reader") == "terminated"
+
+
+def test_lesson_15_shows_the_manager_process_beside_main(window, qtbot):
+    """Its Manager() starts a server process of its own: drawn next to main, with its state."""
+    run_lesson(window, 15)
+    manager, main = window.scene.manager_item, window.scene.main_item
+    assert manager.isVisible() and manager.pos().y() == main.pos().y() and manager.pos().x() > main.pos().x()
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    controller = window.controller
+    controller.seek((controller.started_ns + controller.end_ns) // 2)  # the tasks are running
+    qtbot.waitUntil(lambda: manager.snapshot is not None
+                    and manager.snapshot.processes[manager.name].state == "running", timeout=5_000)
+    window.open_lesson(lesson_path(1))  # no Manager(): no manager
+    assert not manager.isVisible()

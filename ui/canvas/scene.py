@@ -18,7 +18,8 @@ from ..commands import AddNode
 from ..editor import Editor
 from .gestures import ConnectGesture, MoveGesture
 from .link_items import LinkItem, link_key
-from .node_items import GRID, NodeItem, ProcessItem, snap
+from .manager_item import ManagerItem
+from .node_items import BADGE_OVERHANG, GRID, NodeItem, ProcessItem, snap
 from .object_items import item_for
 from .run_layer import MainItem, RunLayer
 
@@ -31,8 +32,10 @@ class CanvasScene(QGraphicsScene):
         self.links: dict[tuple, LinkItem] = {}
         self.gesture = None
         self.main_item = MainItem()
+        self.manager_item = ManagerItem()
         self.run_layer = RunLayer(self)
         self.addItem(self.main_item)
+        self.addItem(self.manager_item)
         self.addItem(self.run_layer)
         self._shown: tuple | None = None  # which snapshot the nodes show
         s = editor.signals
@@ -44,7 +47,7 @@ class CanvasScene(QGraphicsScene):
         s.node_moved.connect(self._node_moved)
         s.link_added.connect(self._link_added)
         s.link_removed.connect(self._link_removed)
-        s.steps_changed.connect(lambda: self.main_item.set_scenario(editor.model.scenario))
+        s.steps_changed.connect(self._place_main)  # (main's height follows its steps)
         editor.selection_changed.connect(self._select)
         self.selectionChanged.connect(self._selection_from_items)
         self.rebuild()
@@ -66,29 +69,42 @@ class CanvasScene(QGraphicsScene):
         self.setSceneRect(self.itemsBoundingRect().adjusted(-400, -300, 400, 300))
 
     def content_rect(self) -> QRectF:
-        """What a view should fit: the nodes, their run badges, and main."""
+        """What a view should fit, or a picture show: the nodes, their run badges, main, and the
+        manager if there is one."""
         rect = self.main_item.sceneBoundingRect()
+        if self.manager_item.isVisible():
+            rect = rect.united(self.manager_item.sceneBoundingRect())
         for item in self.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
         return rect
 
     def _place_main(self) -> None:
-        """Main sits above the top-left corner of the scenario: it starts the others."""
+        """Main sits above the top-left corner of the scenario: it starts the others; the
+        manager, which main's `Manager()` starts, beside it."""
         self.main_item.set_scenario(self.editor.model.scenario)
         rect = QRectF()
         for item in self.nodes.values():
             rect = rect.united(item.footprint())
-        self.main_item.setPos(snap(rect.left()), snap(rect.top() - self.main_item.height() - 60))
+        main = self.main_item
+        main.setPos(snap(rect.left()), snap(rect.top() - main.height() - 60))
+        self._place_manager()
+
+    def _place_manager(self) -> None:
+        main = self.main_item
+        self.manager_item.set_scenario(self.editor.model.scenario)
+        self.manager_item.setPos(main.pos() + QPointF(snap(main.WIDTH + BADGE_OVERHANG + 20), 0))
 
     def _node_added(self, node_id: str) -> None:
         item = item_for(self.editor.model.node(node_id))
         self.addItem(item)
         item.setPos(self.item_pos(node_id))
         self.nodes[node_id] = item
+        self._place_manager()  # (a Manager queue, dict, list or lock brings it)
 
     def _node_removed(self, node_id: str) -> None:
         item = self.nodes.pop(node_id)
         self.removeItem(item)
+        self._place_manager()
 
     def _node_changed(self, node_id: str, fields: list) -> None:
         self.nodes[node_id].set_node(self.editor.model.node(node_id))
@@ -104,6 +120,7 @@ class CanvasScene(QGraphicsScene):
             self.links[link_key(link_item.link)] = link_item
         if old in self.editor.selection:
             self.editor.set_selection([new if i == old else i for i in self.editor.selection])
+        self._place_manager()  # (its name gives way to a node called "manager")
 
     def _node_moved(self, node_id: str) -> None:
         item, pos = self.nodes[node_id], self.item_pos(node_id)
@@ -137,6 +154,7 @@ class CanvasScene(QGraphicsScene):
             for item in self.nodes.values():
                 item.set_run(snapshot)
             self.main_item.set_run(snapshot)
+            self.manager_item.set_run(snapshot)
         self.run_layer.show(timeline, playhead, snapshot)
 
     def clear_run(self) -> None:
@@ -144,6 +162,7 @@ class CanvasScene(QGraphicsScene):
         for item in self.nodes.values():
             item.set_run(None)
         self.main_item.set_run(None)
+        self.manager_item.set_run(None)
         self.run_layer.show(None, 0, None)
 
     # -- selection, both ways

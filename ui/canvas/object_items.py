@@ -6,8 +6,8 @@ shows what the last write left in it and who read it; a lock shows who holds it 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 
 from .. import theme
 from .node_items import NodeItem, PipeItem, ProcessItem, QueueItem, paint_token
@@ -62,13 +62,28 @@ class PoolItem(ProcessItem):
             task = next((task for task, w in pool.running.items() if w == worker), None)
             if task is not None:
                 paint_token(painter, rect, busy, f"task {task.rsplit('.', 1)[-1]}")
+        painter.setPen(t.text)
+        painter.setFont(theme.font(9.5, bold=True))
+        painter.drawText(QRectF(QPointF(8, self.HEIGHT + 4), self._badge), Qt.AlignmentFlag.AlignLeft,
+                         self.status())
+
+    def status(self) -> str:
+        """The line under the pool: its tasks running, waiting, done (failed) and its state."""
+        pool = self.snapshot.pools.get(self.node.id) if self.snapshot is not None else None
+        if pool is None:
+            return ""
         words = [f"{len(pool.running)} running", f"{len(pool.queued)} waiting", f"{len(pool.done)} done"]
         if pool.failed:
             words.append(f"{len(pool.failed)} failed")
-        painter.setPen(t.text)
-        painter.setFont(theme.font(9.5, bold=True))
-        painter.drawText(QRectF(8, self.HEIGHT + 4, self.WIDTH + 80, 20), Qt.AlignmentFlag.AlignLeft,
-                         " · ".join(words) + f" · {pool.state}")
+        return " · ".join(words) + f" · {pool.state}"
+
+    def prepare_run_look(self) -> None:
+        # The status line stands where a process's badge would: its room is the item's (no clipping).
+        text = self.status()
+        extent = QSizeF(QFontMetricsF(theme.font(9.5, bold=True)).horizontalAdvance(text) + 4, 20) if text else QSizeF()
+        if extent != self._badge:
+            self.prepareGeometryChange()
+            self._badge = extent
 
 
 class SharedItem(NodeItem):

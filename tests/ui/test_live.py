@@ -158,3 +158,18 @@ def test_lesson_15_shows_the_manager_process_beside_main(window, qtbot):
                     and manager.snapshot.processes[manager.name].state == "running", timeout=5_000)
     window.open_lesson(lesson_path(1))  # no Manager(): no manager
     assert not manager.isVisible()
+
+
+def test_a_pool_shows_which_task_each_worker_runs(window, qtbot):
+    """Lesson 16: four workers busy at once, each chip naming its own task, 0 to 3, as they were
+    given (a map's chunks); the 5th waits."""
+    from ui.canvas.object_items import task_numbers
+
+    run_lesson(window, 16)
+    pool = window.scene.nodes["pool"]
+    qtbot.waitUntil(lambda: pool.snapshot is not None and len(pool.snapshot.pools["pool"].running) == 4
+                    and len(pool.snapshot.pools["pool"].queued) == 1, timeout=30_000)
+    state = pool.snapshot.pools["pool"]
+    numbers = task_numbers(state)
+    assert sorted(numbers[task] for task in state.running) == [0, 1, 2, 3]
+    assert [numbers[task] for task in state.queued] == [4]

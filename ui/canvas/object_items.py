@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 
+from simulator.snapshot import PoolState
+
 from .. import theme
 from .node_items import NodeItem, PipeItem, ProcessItem, QueueItem, paint_token
 
@@ -57,11 +59,12 @@ class PoolItem(ProcessItem):
         if pool is None:
             return
         busy = QColor(theme.STATE_COLORS["working"])
+        numbers = task_numbers(pool)
         for i, rect in enumerate(self.slots()):
             worker = pool.workers[i] if i < len(pool.workers) else None
             task = next((task for task, w in pool.running.items() if w == worker), None)
             if task is not None:
-                paint_token(painter, rect, busy, f"task {task.rsplit('.', 1)[-1]}")
+                paint_token(painter, rect, busy, f"task {numbers[task]}")
         painter.setPen(t.text)
         painter.setFont(theme.font(9.5, bold=True))
         painter.drawText(QRectF(QPointF(8, self.HEIGHT + 4), self._badge), Qt.AlignmentFlag.AlignLeft,
@@ -84,6 +87,19 @@ class PoolItem(ProcessItem):
         if extent != self._badge:
             self.prepareGeometryChange()
             self._badge = extent
+
+
+def task_numbers(pool: PoolState) -> dict[str, int]:
+    """Each of a pool's tasks numbered 0, 1, 2... in the order it was given them, as a scenario's
+    tasks are numbered: ids are ``<pid>:t<job>.<chunk>`` (see `ipc.pool`), one job an
+    ``apply_async``, one chunk a part of a ``map``; a task seen later never comes before them."""
+
+    def order(task_id: str) -> tuple[int, int]:
+        job, _, chunk = task_id.rpartition(":t")[2].partition(".")
+        return int(job), int(chunk or 0)
+
+    tasks = {*pool.queued, *pool.running, *pool.done, *pool.failed}
+    return {task: n for n, task in enumerate(sorted(tasks, key=order))}
 
 
 class SharedItem(NodeItem):

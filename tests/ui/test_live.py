@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 from simulator.lessons import lesson_path
 from simulator.lifeline import process_alive
 from ui import theme
+from ui.commands import ChangeNode
 
 
 @pytest.fixture
@@ -158,6 +159,8 @@ def test_lesson_15_shows_the_manager_process_beside_main(window, qtbot):
                     and manager.snapshot.processes[manager.name].state == "running", timeout=5_000)
     window.open_lesson(lesson_path(1))  # no Manager(): no manager
     assert not manager.isVisible()
+    window.editor.push(ChangeNode(window.editor.model, "q", queue_type="Manager.Queue"))
+    assert manager.isVisible()  # until its queue lives in one
 
 
 def test_a_pool_shows_which_task_each_worker_runs(window, qtbot):

@@ -108,6 +108,7 @@ class CanvasScene(QGraphicsScene):
 
     def _node_changed(self, node_id: str, fields: list) -> None:
         self.nodes[node_id].set_node(self.editor.model.node(node_id))
+        self._place_manager()  # (a queue made a Manager().Queue() brings it)
 
     def _node_renamed(self, old: str, new: str) -> None:
         item = self.nodes.pop(old)

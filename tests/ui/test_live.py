@@ -141,7 +141,7 @@ def test_presentation_mode_keeps_showing_the_run(window, qtbot):
         assert window.caption.isVisible()
         assert state_of(window, "reader") == "terminated" and state_of(window, "writer") == "finished"
         main = window.scene.main_item  # in the larger font, its note still fits inside its box
-        assert 14 + QFontMetricsF(theme.font(9.5)).horizontalAdvance(main.note()) < main.WIDTH
+        assert 14 + QFontMetricsF(theme.font(9.5)).horizontalAdvance(main.note) < main.WIDTH
     finally:
         window.set_presentation(False)
     assert state_of(window, "reader") == "terminated"

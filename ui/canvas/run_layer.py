@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
+from PySide6.QtWidgets import QGraphicsObject
 
-from simulator.fold import MAIN, Snapshot, Timeline
+from simulator.fold import MAIN, ProcessState, Snapshot, Timeline
 from simulator.scenario import Scenario
 
 from .. import theme
-from .node_items import BADGE_H, BADGE_OVERHANG, PipeItem, ProcessItem, QueueItem, badge_layout, paint_state_badge
-from .state_badges import draw_state_icon, state_text
+from .node_items import PipeItem, ProcessItem, QueueItem
+from .process_box import ProcessBox
+from .state_badges import draw_state_icon
 
 MOVE_NS = 300_000_000  # a message takes 0.3 s (of playhead time) to travel on screen
 FADE_NS = 900_000_000  # dropped and lost messages fade out over 0.9 s
@@ -24,75 +25,31 @@ KILL_NS = 1_500_000_000  # a kill at main's exit is marked for 1.5 s
 MAX_TOKENS = 1000  # the most recent; more would not paint at 30 frames a second
 
 
-class MainItem(QGraphicsObject):
+class MainItem(ProcessBox):
     """The main process: its steps, the one it is on, and its state during a run."""
 
     MIN_WIDTH = 230.0
     LINE = 22.0
 
     def __init__(self):
-        super().__init__()
+        super().__init__(MAIN, "")
         self.steps: list[str] = []
-        self.default_steps = False
-        self.WIDTH = self.MIN_WIDTH
-        self.snapshot: Snapshot | None = None
-        self._look: tuple | None = None  # what is drawn of the run (see `set_run`)
-        self.setZValue(1)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # as the nodes
 
     def set_scenario(self, scenario: Scenario) -> None:
         self.prepareGeometryChange()
         self.steps = [s.label() for s in scenario.effective_steps()]
-        self.default_steps = not scenario.steps
-        self.WIDTH = self._fit_width()
+        self.note = "the main process · " + ("its steps" if scenario.steps else "default steps")
+        rows = QFontMetricsF(mono_font(10, bold=True))
+        self.fit_width(*(16 + rows.horizontalAdvance("▶ " + label) + 16 for label in self.steps))
         self.update()
 
-    def note(self) -> str:
-        return "the main process · default steps" if self.default_steps else "the main process · its steps"
-
-    def _fit_width(self) -> float:
-        """Wide enough that the note and every step are never clipped, in the fonts of the moment
-        (presentation mode's are larger)."""
-        note = QFontMetricsF(theme.font(9.5)).horizontalAdvance(self.note())
-        rows = QFontMetricsF(mono_font(10, bold=True))
-        widest = max((rows.horizontalAdvance("▶ " + label) for label in self.steps), default=0.0)
-        return max(self.MIN_WIDTH, 14 + note + 12, 16 + widest + 16)
-
-    def set_run(self, snapshot: Snapshot | None) -> None:
-        self.snapshot = snapshot
-        p = snapshot.processes.get(MAIN) if snapshot is not None else None
-        look = (p.state, p.step_index, state_text(p, snapshot)) if p is not None else None
-        if look != self._look:  # repainted only when what it shows changed
-            self._look = look
-            self.update()
+    def run_look(self, p: ProcessState) -> object:
+        return super().run_look(p), p.step_index
 
     def height(self) -> float:
-        return 58 + self.LINE * len(self.steps)
+        return self.HEADER + self.LINE * len(self.steps)
 
-    def body(self) -> QRectF:
-        """The box (item coordinates), as a node's `body`; its badge hangs below it."""
-        return QRectF(0, 0, self.WIDTH, self.height())
-
-    def center(self) -> QPointF:
-        return self.mapToScene(self.body().center())
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(-4, -4, self.WIDTH + BADGE_OVERHANG + 8, self.height() + BADGE_H + 8)  # (its badge)
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        t = theme.current()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p = self.snapshot.processes.get(MAIN) if self.snapshot else None
-        border = QColor(theme.STATE_COLORS[p.state]) if p else t.node_border
-        painter.setPen(QPen(border, 3.0 if p else 1.2, Qt.PenStyle.SolidLine if p else Qt.PenStyle.DashLine))
-        painter.setBrush(t.node_fill)
-        painter.drawRoundedRect(self.body(), 12, 12)
-        painter.setPen(t.text)
-        painter.setFont(theme.font(12.5, bold=True))
-        painter.drawText(QRectF(14, 8, self.WIDTH, 24), Qt.AlignmentFlag.AlignLeft, "main")
-        painter.setPen(t.subtext)
-        painter.setFont(theme.font(9.5))
-        painter.drawText(QRectF(14, 30, self.WIDTH, 20), Qt.AlignmentFlag.AlignLeft, self.note())
+    def paint_inside(self, painter: QPainter, t: theme.Theme, p: ProcessState | None) -> None:
         current = p.step_index if p else -1
         ended = p is not None and p.state in ("finished", "stopped", "failed")
         for i, label in enumerate(self.steps):
@@ -107,10 +64,6 @@ class MainItem(QGraphicsObject):
             painter.setFont(mono_font(10, bold=now))
             mark = "▶ " if now else ("✓ " if done else "  ")
             painter.drawText(row.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, mark + label)
-        if p is not None:
-            # the pill alone, in the gap between main and the nodes, as far as a process's reaches
-            paint_state_badge(painter, t, p, QPointF(8, self.height() + 6),
-                              badge_layout(p, self.snapshot, self.WIDTH + BADGE_OVERHANG))
 
 
 def mono_font(size: float, bold: bool = False):

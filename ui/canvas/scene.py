@@ -48,6 +48,9 @@ class CanvasScene(QGraphicsScene):
         s.link_added.connect(self._link_added)
         s.link_removed.connect(self._link_removed)
         s.steps_changed.connect(self._place_main)  # (main's height follows its steps)
+        for signal in (s.node_added, s.node_removed, s.node_changed, s.node_renamed):
+            # a node that lives in a manager brings it, one renamed "manager" renames it
+            signal.connect(lambda *_: self._place_manager())
         editor.selection_changed.connect(self._select)
         self.selectionChanged.connect(self._selection_from_items)
         self.rebuild()
@@ -99,16 +102,13 @@ class CanvasScene(QGraphicsScene):
         self.addItem(item)
         item.setPos(self.item_pos(node_id))
         self.nodes[node_id] = item
-        self._place_manager()  # (a Manager queue, dict, list or lock brings it)
 
     def _node_removed(self, node_id: str) -> None:
         item = self.nodes.pop(node_id)
         self.removeItem(item)
-        self._place_manager()
 
     def _node_changed(self, node_id: str, fields: list) -> None:
         self.nodes[node_id].set_node(self.editor.model.node(node_id))
-        self._place_manager()  # (a queue made a Manager().Queue() brings it)
 
     def _node_renamed(self, old: str, new: str) -> None:
         item = self.nodes.pop(old)
@@ -121,7 +121,6 @@ class CanvasScene(QGraphicsScene):
             self.links[link_key(link_item.link)] = link_item
         if old in self.editor.selection:
             self.editor.set_selection([new if i == old else i for i in self.editor.selection])
-        self._place_manager()  # (its name gives way to a node called "manager")
 
     def _node_moved(self, node_id: str) -> None:
         item, pos = self.nodes[node_id], self.item_pos(node_id)

@@ -31,7 +31,7 @@ from multiprocessing import reduction
 from multiprocessing.reduction import ForkingPickler
 
 from . import trace
-from .queues import FRAME_LARGE_SIZE, FRAME_SIZE, Readiness, auto_name, read_exactly
+from .queues import FRAME_LARGE_SIZE, FRAME_SIZE, Readiness, auto_name, lean_dumps, read_exactly
 from .trace import emit, preview, shown
 
 __all__ = ["Connection", "Pipe"]
@@ -57,7 +57,8 @@ class Connection(mpc.Connection):
         try:
             self._check_closed()
             self._check_writable()
-            self._send_bytes(ForkingPickler.dumps(obj), obj)
+            dumps = ForkingPickler.dumps if trace._sink is None else lean_dumps
+            self._send_bytes(dumps(obj), obj)
         except Exception as exc:
             self._report_error("send", exc)
             raise

@@ -298,6 +298,36 @@ def test_a_traced_feeder_writes_the_frames_multiprocessing_writes(trace):
     assert any(16_380 <= n <= 16_384 for n in sizes) and max(sizes) > 16_384  # both ways were taken
 
 
+class Reduced:
+    """A payload with a reducer registered with ForkingPickler: only it pickles it right."""
+
+
+def _rebuild_reduced():
+    return "rebuilt by the registered reducer"
+
+
+multiprocessing.reduction.ForkingPickler.register(Reduced, lambda obj: (_rebuild_reduced, ()))
+
+
+def test_traced_channels_pickle_the_bytes_forking_pickler_makes(trace):
+    """Traced channels pickle plain payloads without building a ForkingPickler
+    (`ipc.queues.lean_dumps`): the bytes must be ForkingPickler's, and whatever needs its
+    reducers must still get them, through a queue's feeder thread, a SimpleQueue and a pipe."""
+    text = "shared"
+    payloads = [7, -2**70, 2.5, float("nan"), "é" * 300, b"\0" * 70_000, True, None, ("1:2", 3),
+                [text, text, 1.0], (None, [1, 2]), {"a": 1}, Reduced(), ("1:2", Reduced())]
+    for obj in payloads:
+        assert bytes(ipc.queues.lean_dumps(obj)) == bytes(multiprocessing.reduction.ForkingPickler.dumps(obj))
+
+    q, sq, (here, there) = ipc.Queue(), ipc.SimpleQueue(), ipc.Pipe()
+    for item in (7, Reduced(), [text, Reduced()]):
+        q.put(item)
+        sq.put(item)
+        here.send(item)
+    for got in (q.get, sq.get, there.recv):
+        assert [got(), got(), got()] == [7, _rebuild_reduced(), [text, _rebuild_reduced()]]
+
+
 def _echo_big(to_child, from_child, conn):
     conn.send_bytes(conn.recv_bytes())
     conn.send_bytes(conn.recv_bytes())

@@ -10,6 +10,9 @@ in three variants:
 
 The variants are interleaved over several rounds (raw, untraced, traced, raw, untraced, ...) so
 that drift in the machine's load hits all of them alike, and the median per variant is reported.
+One round's figure is a poor guide: on a 2-core machine the same transfer varies by a third from
+one round to the next (how a producer's puts and its feeder thread take turns at the GIL, and
+where the scheduler puts the three busy threads, differ each time), hence 11 rounds by default.
 
 Only the transfer is timed: both children wait at a barrier after they have started and set up,
 the clock starts when the first of them leaves it and stops when the consumer has got (and, for
@@ -251,7 +254,7 @@ def git_state():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--items", type=int, default=50_000, help="items per round (default 50000)")
-    parser.add_argument("-r", "--rounds", type=int, default=5, help="rounds per variant (default 5)")
+    parser.add_argument("-r", "--rounds", type=int, default=11, help="rounds per variant (default 11)")
     parser.add_argument("--start-method", default="spawn", choices=multiprocessing.get_all_start_methods(),
                         help="start method of the producer and consumer (default spawn)")
     parser.add_argument("--primitives", default=",".join(PRIMITIVES),

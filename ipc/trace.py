@@ -79,34 +79,36 @@ What tracing still costs, measured with `benchmarks/ipc_overhead.py`'s Queue of 
 producer process, one consumer process, the collector a thread of the parent; callgrind
 instructions per item, user space only, 2026-11-22):
 
-=========================================  =====  ======  ================
-                                           raw    traced  traced, before
-=========================================  =====  ======  ================
-producer (its put and its feeder thread)   33.6k  37.3k   45.6k
-consumer                                   17.0k  22.0k   22.6k
-collector                                  --     ~8k per event (x2)
-=========================================  =====  ======  ================
+==========================================  =====  ======
+                                            raw    traced
+==========================================  =====  ======
+producer: the put, on the program's thread  7.6k   15.7k
+producer: its feeder thread                 26.0k  9.3k
+consumer                                    17.0k  22.0k
+collector                                   --     ~8k per event (x2)
+==========================================  =====  ======
 
 ``emit`` costs about 6k; near the floor in Python: taking and releasing the lock 1.1k, the
 timestamp 0.6k, the record's tuple and its marshalling 2.6k, the copy into the ring 1.1k, the
-store that publishes it 0.6k. The traced put pays most of it back with leaner plumbing than
-`multiprocessing`'s, the same operations without the Python layers around them (see
-`ipc.queues`: the feeder's write, the buffer's lock and its ``notify``). The collector's ~8k is
-decoding the record and building the Event, its dict and texts (the repr of a number included),
-and for events kept in a process that makes full garbage collections, walking them: a tuple
-holding a dict is never untracked (the window makes none while a run is live, and neither does
-the benchmark during a transfer).
+store that publishes it 0.6k. The message id costs the put 2.2k more. The traced channels pay
+that back with leaner plumbing than `multiprocessing`'s: the same bytes and operations without
+the Python layers around them (see `ipc.queues`). Most of it is the pickling: a plain payload
+is pickled by `pickle.dumps` (the same bytes) where `ForkingPickler.dumps` builds a pickler, with
+its own copy of the reducers' table, per message (17k). The collector's ~8k is decoding the
+record and building the Event, its dict and texts (the repr of a number included), and for
+events kept in a process that makes full garbage collections, walking them: a tuple holding a
+dict is never untracked (the window makes none while a run is live, and neither does the
+benchmark during a transfer).
 
 Where the time goes (``perf sched`` over 100,000 items): the producer's main thread keeps the GIL
 through its loop of puts, its feeder thread gets it about once a switch interval, so a transfer
-has two phases. First the puts, the main thread nearly alone: raw 75-105 ms, traced 175-250 ms,
-for a put costs that thread 7.6k raw and 15.7k traced (``emit`` 6k, the message id 2.2k). Then
-the feeding, the feeder on one core and the consumer and the collector sharing the other, each
-core about full: raw 385-450 ms, traced 400-500 ms. Traced/raw, five runs alternated with runs of
-the code and the benchmark as they were before (2-core machine, load average 0.3-2): 0.78, 0.82,
-0.87, 0.77 and 0.70x (before: 0.78, 0.74, 0.71, 0.61, 0.70x). For 0.85x in every run, a put
-would have to cost its thread 3-5k less, the feeding staying as it is: ``emit`` and the id at
-about half their cost in pure Python.
+mostly has two phases. First the puts, the main thread nearly alone (there tracing costs twice
+what the put costs). Then the feeding: the feeder pickling and writing on one core, the consumer
+reading on the other, the collector, not the slowest of them, fitting in between; there the
+traced feeder's lighter work makes up for the rest. Measured on 2 cores (load average 1-2), in
+four runs of 11 rounds alternated with runs of the code before the pickling change: traced/raw
+0.87, 0.74, 0.92 and 0.89x (before: 0.84, 0.80, 0.75, 0.80x); traced/untraced 0.98, 0.87, 0.97
+and 0.96x. A round's figure varies by a third, hence the rounds (see the benchmark).
 
 Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across processes). An operation
 that hands a message over is stamped at the moment it commits (``message_put`` before the item

@@ -176,3 +176,39 @@ def test_a_pool_shows_which_task_each_worker_runs(window, qtbot):
     numbers = task_numbers(state)
     assert sorted(numbers[task] for task in state.running) == [0, 1, 2, 3]
     assert [numbers[task] for task in state.queued] == [4]
+
+
+def test_main_points_from_its_badge_at_what_it_joins_and_around_other_nodes(window, qtbot):
+    """Lesson 11, main blocked in join(P1): its pointer runs from its badge straight down to P1's
+    top. With P1 moved below P3, it goes around P2 and P3, not through them."""
+    from PySide6.QtGui import QPainterPath
+    from ui.commands import MoveNodes
+
+    main, layer, nodes = window.scene.main_item, window.scene.run_layer, window.scene.nodes
+
+    def pointer_while_main_joins_p1():
+        window.run_bar.act_run.trigger()
+        qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+        steps = {(e.kind, e.object): e.t_ns for e in window.controller.timeline.events
+                 if e.kind.startswith("main_step")}
+        join = steps["main_step_started", "join(P1)"], steps["main_step_finished", "join(P1)"]
+        window.controller.seek(sum(join) // 2)
+        qtbot.waitUntil(lambda: main.process() is not None and main.process().state == "blocked", timeout=5_000)
+        [points] = layer.blocked_pointers()
+        return points, nodes["P1"].mapRectToScene(nodes["P1"].body())
+
+    window.open_lesson(lesson_path(11))
+    points, p1 = pointer_while_main_joins_p1()
+    badge = main.mapRectToScene(main.badge_rect())
+    assert [(p.x(), p.y()) for p in points] == [(points[0].x(), badge.bottom()), (points[0].x(), p1.top())]
+    assert badge.left() < points[0].x() < badge.right() and p1.left() < points[0].x() < p1.right()
+
+    model = window.editor.model
+    below_p3 = (model.positions["P1"][0], model.positions["P3"][1] + 150)
+    window.editor.push(MoveNodes(model, {"P1": (model.positions["P1"], below_p3)}))
+    points, p1 = pointer_while_main_joins_p1()
+    for a, b in zip(points, points[1:]):
+        segment = QPainterPath(a)
+        segment.lineTo(b)
+        assert not any(segment.intersects(nodes[name].footprint()) for name in ("P2", "P3"))
+    assert (points[-1].x(), points[-1].y()) == (p1.left(), p1.center().y())

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 from simulator.fold import ProcessState, Snapshot
 
 from .. import theme
-from .node_items import BADGE_H, BADGE_OVERHANG, badge_layout, paint_state_badge
+from .node_items import BADGE_H, BADGE_OVERHANG, Badge, badge_layout, paint_state_badge
 from .state_badges import state_text
 
 
@@ -78,8 +78,18 @@ class ProcessBox(QGraphicsObject):
         painter.drawText(QRectF(14, 30, self.WIDTH - 14, 20), Qt.AlignmentFlag.AlignLeft, self.note)
         self.paint_inside(painter, t, p)
         if p is not None:  # the pill alone, in the gap between the box and the nodes below
-            paint_state_badge(painter, t, p, QPointF(8, self.height() + 6),
-                              badge_layout(p, self.snapshot, self.WIDTH + BADGE_OVERHANG))
+            paint_state_badge(painter, t, p, self._badge_at(), self._badge(p))
+
+    def badge_rect(self) -> QRectF | None:
+        """The badge's pill (item coordinates); None in the editor's look."""
+        p = self.process()
+        return None if p is None else QRectF(self._badge_at(), self._badge(p).extent)
+
+    def _badge_at(self) -> QPointF:
+        return QPointF(8, self.height() + 6)
+
+    def _badge(self, p: ProcessState) -> Badge:
+        return badge_layout(p, self.snapshot, self.WIDTH + BADGE_OVERHANG)
 
     def paint_inside(self, painter: QPainter, t: theme.Theme, p: ProcessState | None) -> None:
         """What a kind of box draws below its note."""

@@ -138,24 +138,58 @@ class RunLayer(QGraphicsObject):
 
     # -- pointers from blocked processes to what they wait on
 
-    def _paint_blocked(self, painter: QPainter) -> None:
-        color = QColor(theme.STATE_COLORS["blocked"])
-        painter.setPen(QPen(color, 2.2, Qt.PenStyle.DashLine))
-        for name, p in self.snapshot.processes.items():
+    def blocked_pointers(self) -> list[list[QPointF]]:
+        """From each blocked process to what it waits on, the dashed pointer's points (scene
+        coordinates). A process's runs from the side of its box facing the target to where a
+        link to it attaches (over the link it waits on). Main's, to a node below it (its joins,
+        mostly), leaves main's badge, which says what main waits for (see `_from_badge`)."""
+        pointers = []
+        for name, p in (self.snapshot.processes if self.snapshot is not None else {}).items():
             if p.state != "blocked" or not p.waits_on:
                 continue
             source = self.canvas.main_item if name == MAIN else self.canvas.nodes.get(name)
             target = self.canvas.nodes.get(p.waits_on)
             if source is None or target is None:
                 continue
-            b = target.anchor(source.center()) if hasattr(target, "anchor") else target.center()
-            a = _edge_toward(source, b)
-            path = QPainterPath(a)
-            path.lineTo(b)
+            points = self._from_badge(source, target) if isinstance(source, ProcessBox) else None
+            if points is None:
+                b = target.anchor(source.center())
+                points = [_edge_toward(source, b), b]
+            pointers.append(points)
+        return pointers
+
+    def _from_badge(self, source: ProcessBox, target) -> list[QPointF] | None:
+        """Straight down from `source`'s badge to the top of `target`, a node below it; or, when
+        other nodes stand in between (a join of the third producer of a column), around them on
+        the left: out of the box's left side, down the margin, into the target's left side.
+        None if `target` is not below the badge."""
+        badge = source.badge_rect()
+        if badge is None:
+            return None
+        badge, box = source.mapRectToScene(badge), target.mapRectToScene(target.body())
+        if box.top() <= badge.bottom():
+            return None
+        inset = min(24.0, box.width() / 2)
+        b = QPointF(_clamp(badge.center().x(), box.left() + inset, box.right() - inset), box.top())
+        points = [QPointF(_clamp(b.x(), badge.left() + 12, badge.right() - 12), badge.bottom()), b]
+        path = QPainterPath(points[0])
+        path.lineTo(b)
+        if not any(path.intersects(item.footprint()) for item in self.canvas.nodes.values()
+                   if item is not target):
+            return points
+        own = source.mapRectToScene(source.body())
+        x = min(own.left(), box.left()) - 24
+        return [QPointF(own.left(), own.center().y()), QPointF(x, own.center().y()),
+                QPointF(x, box.center().y()), QPointF(box.left(), box.center().y())]
+
+    def _paint_blocked(self, painter: QPainter) -> None:
+        color = QColor(theme.STATE_COLORS["blocked"])
+        painter.setPen(QPen(color, 2.2, Qt.PenStyle.DashLine))
+        for points in self.blocked_pointers():
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawPath(path)
+            painter.drawPolyline(points)
             painter.setBrush(color)
-            painter.drawEllipse(b, 5, 5)
+            painter.drawEllipse(points[-1], 5, 5)
 
     # -- messages moving, dropped, lost; kills
 
@@ -235,6 +269,10 @@ def _edge_toward(item, toward: QPointF) -> QPointF:
     rect = item.mapRectToScene(item.body())
     c = rect.center()
     return QPointF(rect.right() if toward.x() > c.x() else rect.left(), c.y())
+
+
+def _clamp(x: float, low: float, high: float) -> float:
+    return min(max(x, low), high)
 
 
 def _put_path(canvas, e):

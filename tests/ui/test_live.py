@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QFileDialog
 from simulator.lessons import lesson_path
@@ -194,7 +195,10 @@ def test_main_points_from_its_badge_at_what_it_joins_and_around_other_nodes(wind
         join = steps["main_step_started", "join(P1)"], steps["main_step_finished", "join(P1)"]
         window.controller.seek(sum(join) // 2)
         qtbot.waitUntil(lambda: main.process() is not None and main.process().state == "blocked", timeout=5_000)
-        [points] = layer.blocked_pointers()
+        pointers = [path for path in layer.blocked_pointers() if path.intersects(main.sceneBoundingRect())]
+        assert len(pointers) == 1
+        path = pointers[0]
+        points = [QPointF(path.elementAt(i).x, path.elementAt(i).y) for i in range(path.elementCount())]
         return points, nodes["P1"].mapRectToScene(nodes["P1"].body())
 
     window.open_lesson(lesson_path(11))
@@ -212,3 +216,18 @@ def test_main_points_from_its_badge_at_what_it_joins_and_around_other_nodes(wind
         segment.lineTo(b)
         assert not any(segment.intersects(nodes[name].footprint()) for name in ("P2", "P3"))
     assert (points[-1].x(), points[-1].y()) == (p1.left(), p1.center().y())
+
+
+def test_a_blocked_process_points_along_the_link_it_waits_on(window, qtbot):
+    """Lesson 20: A, blocked getting from inbox_a, points along its get link (from the port it
+    gets through, on its left), not straight from its right side."""
+    window.open_lesson(lesson_path(20))
+    window.run_bar.act_run.trigger()
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    detected = next(e.t_ns for e in window.controller.timeline.events if e.kind == "deadlock_detected")
+    window.controller.seek(detected)
+    qtbot.waitUntil(lambda: state_of(window, "A") == "blocked", timeout=5_000)
+    link = next(item for item in window.scene.links.values()
+                if (item.link.process, item.link.channel, item.link.op) == ("A", "inbox_a", "get"))
+    along = link.mapToScene(link.path())
+    assert any(path == along for path in window.scene.run_layer.blocked_pointers())

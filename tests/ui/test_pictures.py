@@ -56,6 +56,20 @@ def test_every_lesson_shoots_reproducibly(qapp, traces, lesson):
     assert svg.startswith(b"<?xml") and b"<svg" in svg
 
 
+def test_a_deadlock_is_framed_whole_and_pictured_whole(qapp, traces):
+    """Lesson 20 at its end: the red frame holds the deadlocked processes and the queues they
+    use without cutting through any of them, and the picture shows the frame and its words."""
+    recording = read_trace(traces["20-deadlock"])
+    renderer = Renderer(recording, width=800)
+    renderer.image(renderer.timeline.end_ns)
+    scene = renderer.scene
+    frame = scene.run_layer.deadlock_frame()
+    assert not frame.isEmpty()
+    for item in [scene.main_item, *scene.nodes.values()]:
+        assert frame.contains(item.sceneBoundingRect())
+    assert renderer.source.contains(scene.run_layer.deadlock_rect())
+
+
 def test_the_picture_changes_exactly_when_the_state_does(qapp, traces):
     recording = read_trace(traces["01-bounded-queue-blocks"])
     renderer = Renderer(recording, width=640)

@@ -23,6 +23,7 @@ MOVE_NS = 300_000_000  # a message takes 0.3 s (of playhead time) to travel on s
 FADE_NS = 900_000_000  # dropped and lost messages fade out over 0.9 s
 KILL_NS = 1_500_000_000  # a kill at main's exit is marked for 1.5 s
 MAX_TOKENS = 1000  # the most recent; more would not paint at 30 frames a second
+DEADLOCK_BANNER = 32.0  # the height of the words above a deadlock's frame
 
 
 class MainItem(ProcessBox):
@@ -112,22 +113,45 @@ class RunLayer(QGraphicsObject):
         if self.snapshot.deadlock:
             self._paint_deadlock(painter)
 
+    def deadlock_frame(self) -> QRectF:
+        """The frame around the deadlocked processes and the channels they use (scene
+        coordinates), empty when there is none; grown around anything else it would cut
+        through, so that each thing is in it or out of it."""
+        if self.snapshot is None or not self.snapshot.deadlock:
+            return QRectF()
+        stuck = set(self.snapshot.deadlock)
+        links = [item for item in self.canvas.links.values() if item.link.process in stuck]
+        stuck |= {item.link.channel for item in links}
+        main = self.canvas.main_item
+        items = {main if name == MAIN else self.canvas.nodes.get(name) for name in stuck} - {None}
+        frame = QRectF()
+        for rect in [item.sceneBoundingRect() for item in items] + [item.mapRectToScene(item.path().boundingRect())
+                                                                     for item in links]:
+            frame = frame.united(rect.adjusted(-24, -24, 24, 24))
+        others = [item.sceneBoundingRect() for item in [main, *self.canvas.nodes.values()] if item not in items]
+        cut = not frame.isEmpty()
+        while cut:
+            cut = [r for r in others if frame.intersects(r) and not frame.contains(r)]
+            for r in cut:
+                frame = frame.united(r.adjusted(-24, -24, 24, 24))
+        return frame
+
+    def deadlock_rect(self) -> QRectF:
+        """All that the deadlock's drawing covers: its frame and the words above it."""
+        frame = self.deadlock_frame()
+        return frame.adjusted(0, -DEADLOCK_BANNER - 8, 0, 0) if not frame.isEmpty() else frame
+
     def _paint_deadlock(self, painter: QPainter) -> None:
         """Every live process waits for another: a red frame around the deadlocked ones, and
         the words above the scenario."""
         color = QColor(theme.STATE_COLORS["failed"])
-        area = QRectF()
-        for name in self.snapshot.deadlock:
-            item = self.canvas.main_item if name == MAIN else self.canvas.nodes.get(name)
-            if item is not None:
-                area = area.united(item.sceneBoundingRect())
+        area = self.deadlock_frame()
         if area.isEmpty():
             return
-        area = area.adjusted(-24, -24, 24, 24)
         painter.setPen(QPen(color, 4, Qt.PenStyle.DashLine))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRoundedRect(area, 18, 18)
-        banner = QRectF(area.left(), area.top() - 40, area.width(), 32)
+        banner = QRectF(area.left(), area.top() - DEADLOCK_BANNER - 8, area.width(), DEADLOCK_BANNER)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawRoundedRect(banner, 8, 8)
@@ -138,11 +162,12 @@ class RunLayer(QGraphicsObject):
 
     # -- pointers from blocked processes to what they wait on
 
-    def blocked_pointers(self) -> list[list[QPointF]]:
-        """From each blocked process to what it waits on, the dashed pointer's points (scene
-        coordinates). A process's runs from the side of its box facing the target to where a
-        link to it attaches (over the link it waits on). Main's, to a node below it (its joins,
-        mostly), leaves main's badge, which says what main waits for (see `_from_badge`)."""
+    def blocked_pointers(self) -> list[QPainterPath]:
+        """From each blocked process to what it waits on, the dashed pointer (scene coordinates,
+        ending at what is waited on). A process waiting on a channel it is linked to: along that
+        link, from the port it uses. Main, waiting on a node below it (its joins, mostly): from
+        its badge, which says what main waits for (see `_from_badge`). Otherwise straight, from
+        the side of the box facing the target to where a link to it would attach."""
         pointers = []
         for name, p in (self.snapshot.processes if self.snapshot is not None else {}).items():
             if p.state != "blocked" or not p.waits_on:
@@ -151,11 +176,17 @@ class RunLayer(QGraphicsObject):
             target = self.canvas.nodes.get(p.waits_on)
             if source is None or target is None:
                 continue
+            link = next((item for item in self.canvas.links.values() if item.link.process == name
+                         and item.link.channel == p.waits_on and item.link.op == p.op
+                         and (item.link.end is None or str(item.link.end) == p.end)), None)
+            if link is not None:
+                pointers.append(link.mapToScene(link.path()))
+                continue
             points = self._from_badge(source, target) if isinstance(source, ProcessBox) else None
             if points is None:
                 b = target.anchor(source.center())
                 points = [_edge_toward(source, b), b]
-            pointers.append(points)
+            pointers.append(_polyline(points))
         return pointers
 
     def _from_badge(self, source: ProcessBox, target) -> list[QPointF] | None:
@@ -172,9 +203,7 @@ class RunLayer(QGraphicsObject):
         inset = min(24.0, box.width() / 2)
         b = QPointF(_clamp(badge.center().x(), box.left() + inset, box.right() - inset), box.top())
         points = [QPointF(_clamp(b.x(), badge.left() + 12, badge.right() - 12), badge.bottom()), b]
-        path = QPainterPath(points[0])
-        path.lineTo(b)
-        if not any(path.intersects(item.footprint()) for item in self.canvas.nodes.values()
+        if not any(_polyline(points).intersects(item.footprint()) for item in self.canvas.nodes.values()
                    if item is not target):
             return points
         own = source.mapRectToScene(source.body())
@@ -185,11 +214,11 @@ class RunLayer(QGraphicsObject):
     def _paint_blocked(self, painter: QPainter) -> None:
         color = QColor(theme.STATE_COLORS["blocked"])
         painter.setPen(QPen(color, 2.2, Qt.PenStyle.DashLine))
-        for points in self.blocked_pointers():
+        for path in self.blocked_pointers():
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawPolyline(points)
+            painter.drawPath(path)
             painter.setBrush(color)
-            painter.drawEllipse(points[-1], 5, 5)
+            painter.drawEllipse(path.currentPosition(), 5, 5)
 
     # -- messages moving, dropped, lost; kills
 
@@ -269,6 +298,13 @@ def _edge_toward(item, toward: QPointF) -> QPointF:
     rect = item.mapRectToScene(item.body())
     c = rect.center()
     return QPointF(rect.right() if toward.x() > c.x() else rect.left(), c.y())
+
+
+def _polyline(points: list[QPointF]) -> QPainterPath:
+    path = QPainterPath(points[0])
+    for point in points[1:]:
+        path.lineTo(point)
+    return path
 
 
 def _clamp(x: float, low: float, high: float) -> float:

@@ -72,14 +72,14 @@ class CanvasScene(QGraphicsScene):
         self.setSceneRect(self.itemsBoundingRect().adjusted(-400, -300, 400, 300))
 
     def content_rect(self) -> QRectF:
-        """What a view should fit, or a picture show: the nodes, their run badges, main, and the
-        manager if there is one."""
+        """What a view should fit, or a picture show: the nodes, their run badges, main, the
+        manager if there is one, and a deadlock's frame and words."""
         rect = self.main_item.sceneBoundingRect()
         if self.manager_item.isVisible():
             rect = rect.united(self.manager_item.sceneBoundingRect())
         for item in self.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
-        return rect
+        return rect.united(self.run_layer.deadlock_rect())
 
     def _place_main(self) -> None:
         """Main sits above the top-left corner of the scenario: it starts the others; the

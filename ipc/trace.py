@@ -108,7 +108,11 @@ reading on the other, the collector, not the slowest of them, fitting in between
 traced feeder's lighter work makes up for the rest. Measured on 2 cores (load average 1-2), in
 four runs of 11 rounds alternated with runs of the code before the pickling change: traced/raw
 0.87, 0.74, 0.92 and 0.89x (before: 0.84, 0.80, 0.75, 0.80x); traced/untraced 0.98, 0.87, 0.97
-and 0.96x. A round's figure varies by a third, hence the rounds (see the benchmark).
+and 0.96x; four more runs later, at a load average of 0.3-1.8: 0.87, 0.91, 0.81 and 0.87x. A
+round's figure varies by a third, hence the rounds (see the benchmark). Tried and measured, not
+kept: a message's report packed with `struct` instead of marshalled, with message ids as numbers
+(a put 0.9k cheaper, a get no cheaper: packing nine fields costs what marshalling does); a get
+reading its message in one method instead of two (0.8k).
 
 Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across processes). An operation
 that hands a message over is stamped at the moment it commits (``message_put`` before the item

@@ -40,7 +40,7 @@ from .palette import Palette
 from .panels import Console, EventLog, TimelinePlot
 from .panels.code_panel import CodePanel
 from .run_bar import RunBar
-from .run_controller import RunController
+from .run_controller import RunController, outcome_words
 
 FRAGMENT_MIME = "application/x-ipcsim-fragment"
 FILE_FILTER = "ipcsim scenarios (*.json);;All files (*)"
@@ -100,7 +100,8 @@ class MainWindow(QMainWindow):
         self.controller.state_changed.connect(self._run_state_changed)
         self.controller.timeline_replaced.connect(self._run_state_changed)
         self.controller.run_finished.connect(
-            lambda outcome: self.statusBar().showMessage(f"The run {outcome}. Scrub or step through it.", 8000))
+            lambda outcome: self.statusBar().showMessage(
+                f"The run {outcome_words(outcome)}. Scrub or step through it.", 8000))
 
         self.exports = ExportActions(self)
         self._build_actions()

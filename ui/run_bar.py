@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QStyle, QToolBar, QWidget
 
-from .run_controller import RunController
+from .run_controller import RunController, outcome_words
 
 SPEEDS = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0]
 
@@ -102,5 +102,5 @@ class RunBar(QToolBar):
             self.scrubber.blockSignals(False)
         status = {"live": "live", "playing": f"{c.speed:g}x", "paused": "paused"}.get(c.mode, "")
         if not c.live and c.outcome and c.outcome != "loaded":
-            status += f" · run {c.outcome}"
+            status += f" · run {outcome_words(c.outcome)}"
         self.time_label.setText(f" {c.elapsed():7.3f} s / {total / 1000:.3f} s · {status} ")

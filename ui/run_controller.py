@@ -40,6 +40,11 @@ DEADLOCK_GRACE_S = 0.5  # a deadlock that holds this long with no new event stop
 _t_ns = attrgetter("t_ns")
 
 
+def outcome_words(outcome: str) -> str:
+    """How a run's outcome reads after "the run": finished, failed, stopped, deadlocked..."""
+    return {"deadlock": "deadlocked", "timeout": "timed out"}.get(outcome, outcome)
+
+
 def _full_collections(allowed: bool) -> None:
     """Let the garbage collector make full collections, or not, process-wide. A live run keeps
     hundreds of thousands of objects alive (events not sealed yet, a deep queue's messages in

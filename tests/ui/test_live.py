@@ -218,6 +218,21 @@ def test_main_points_from_its_badge_at_what_it_joins_and_around_other_nodes(wind
     assert (points[-1].x(), points[-1].y()) == (p1.left(), p1.center().y())
 
 
+def test_a_deadlock_comes_into_view_whole(window, qtbot):
+    """Lesson 20 deadlocks: the view, fitted to the scenario before, fits its frame and its words
+    above it as they appear (the words were above the top of the view); the window says the run
+    deadlocked."""
+    window.open_lesson(lesson_path(20))
+    window.run_bar.act_run.trigger()
+    layer, view = window.scene.run_layer, window.view
+    qtbot.waitUntil(lambda: not layer.deadlock_rect().isEmpty(), timeout=30_000)
+    qtbot.waitUntil(lambda: view.mapToScene(view.viewport().rect()).boundingRect().contains(
+        layer.deadlock_rect()), timeout=5_000)
+    qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
+    assert window.statusBar().currentMessage().startswith("The run deadlocked. ")
+    assert "· run deadlocked" in window.run_bar.time_label.text()
+
+
 def test_a_blocked_process_points_along_the_link_it_waits_on(window, qtbot):
     """Lesson 20: A, blocked getting from inbox_a, points along its get link (from the port it
     gets through, on its left), not straight from its right side."""

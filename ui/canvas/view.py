@@ -28,6 +28,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self.auto_fit = True  # keep the scenario fitted as the view resizes, until the user zooms
+        scene.run_extent_changed.connect(self._run_extent_changed)
 
     @property
     def canvas(self) -> CanvasScene:
@@ -62,6 +63,10 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(1.5, 1.5)
             self.centerOn(rect.center())
+
+    def _run_extent_changed(self) -> None:
+        if self.auto_fit:  # e.g. a deadlock's words above the scenario: in view at once
+            self.fit_all()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -63,8 +63,8 @@ class Readiness:
 
     With ``RWF_NOWAIT`` (Linux: pipes and sockets), :meth:`read_now` and :meth:`write_now` are
     one system call that either moves bytes or says it would block: a traced get reads the first
-    bytes of the message this way, where checking first (``poll``) and then reading would cost a
-    second call per message. Elsewhere a zero-timeout ``poll`` answers, then the bytes are moved
+    bytes of the message this way (:meth:`message_now`), where checking first (``poll``) and
+    then reading would cost a second call per message. Elsewhere a zero-timeout ``poll`` answers, then the bytes are moved
     as ``multiprocessing`` does. The poll object is kept (~0.4 us, where ``Connection.poll()``
     builds a selector each time, ~4 us); it cannot be polled by two threads at once, so a thread
     that finds it busy, and every blocking wait, uses a fresh one.
@@ -104,6 +104,28 @@ class Readiness:
                 if not _nowait_unsupported(exc):
                     raise
         return os.read(self.fd, n) if self.now() else None
+
+    def message_now(self) -> bytes | None:
+        """The next message in `multiprocessing`'s framing (what `Connection.recv_bytes` returns)
+        if its first bytes are there to read now, else None, having read nothing: `read_now` and
+        `recv_rest` in one call, the one every traced get makes."""
+        if _nowait:
+            head = bytearray(4)
+            try:
+                k = os.preadv(self.fd, (head,), -1, _nowait)
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                if not _nowait_unsupported(exc):
+                    raise
+                return self.message_now()
+            if k == 4:
+                (size,) = FRAME_SIZE.unpack(head)
+                if size > 0:  # (-1: a large message's size follows)
+                    body = os.read(self.fd, size)  # a small message is all there: one read
+                    return body if len(body) == size else read_exactly(self.fd, size, body)
+            return recv_rest(self.fd, head[:k])
+        return recv_rest(self.fd, b"") if self.now() else None
 
     def write_now(self, chunks: list) -> int:
         """Write what fits now of `chunks`, in order (without RWF_NOWAIT: all of them if the
@@ -206,16 +228,15 @@ class _TracedQueue(_Named):
             if readable is None:
                 readable = self._trace_readable = Readiness(self._reader.fileno(), select.POLLIN)
             t_empty = time.monotonic_ns()  # before the pipe can be found empty
-            head = readable.read_now(4)  # the start of the next message, if there is one
-            if head is None:
+            res = readable.message_now()
+            if res is None:
                 if not block:
                     raise _get_failed(name, t_empty)
                 if not blocked:
                     emit("get_blocked", name, None, {"timeout": timeout, "empty": True}, t_ns=t_empty)
                 if deadline is not None and not self._poll(deadline - time.monotonic()):
                     raise _get_failed(name)
-                head = b""
-            res = recv_rest(self._reader, head)
+                res = recv_rest(readable.fd, b"")
             t_ns = trace.stamp()  # before a blocked putter can take the freed slot
             self._sem.release()
         finally:
@@ -297,10 +318,10 @@ def lean_sender(conn):
     return send_bytes
 
 
-def recv_rest(conn, head) -> bytes:
-    """The message `conn.recv_bytes()` would return, its first bytes `head` read already: a
-    4-byte big-endian size (-1: an 8-byte size follows), then the body. Raises as it would."""
-    fd = conn._handle
+def recv_rest(fd: int, head) -> bytes:
+    """The message `Connection.recv_bytes()` on `fd` would return, its first bytes `head` read
+    already: a 4-byte big-endian size (-1: an 8-byte size follows), then the body. Raises as it
+    would."""
     (size,) = FRAME_SIZE.unpack(head if len(head) == 4 else read_exactly(fd, 4, head))
     if size == -1:
         (size,) = FRAME_LARGE_SIZE.unpack(read_exactly(fd, 8))
@@ -342,7 +363,7 @@ def _unpack_got(name: str, res: bytes, t_ns: int):
     except Exception as exc:
         emit("get_failed", name, None, _error(exc))
         raise
-    emit("message_got", name, mid, shown(obj), t_ns=t_ns)
+    emit("message_got", name, mid, shown(obj), t_ns)
     return obj
 
 
@@ -437,12 +458,11 @@ class SimpleQueue(_Named, mpq.SimpleQueue):
             if readable is None:
                 readable = self._trace_readable = Readiness(self._reader.fileno(), select.POLLIN)
             t_empty = time.monotonic_ns()
-            head = readable.read_now(4)
-            if head is None:
+            res = readable.message_now()
+            if res is None:
                 if not blocked:
                     emit("get_blocked", name, None, {"timeout": None, "empty": True}, t_ns=t_empty)
-                head = b""
-            res = recv_rest(self._reader, head)
+                res = recv_rest(readable.fd, b"")
             t_ns = trace.stamp()
         finally:
             self._rlock.release()

@@ -84,7 +84,7 @@ instructions per item, user space only, 2026-11-22):
 ==========================================  =====  ======
 producer: the put, on the program's thread  7.6k   15.7k
 producer: its feeder thread                 26.0k  9.3k
-consumer                                    17.0k  22.0k
+consumer                                    17.0k  20.9k
 collector                                   --     ~8k per event (x2)
 ==========================================  =====  ======
 
@@ -103,16 +103,20 @@ benchmark during a transfer).
 Where the time goes (``perf sched`` over 100,000 items): the producer's main thread keeps the GIL
 through its loop of puts, its feeder thread gets it about once a switch interval, so a transfer
 mostly has two phases. First the puts, the main thread nearly alone (there tracing costs twice
-what the put costs). Then the feeding: the feeder pickling and writing on one core, the consumer
-reading on the other, the collector, not the slowest of them, fitting in between; there the
-traced feeder's lighter work makes up for the rest. Measured on 2 cores (load average 1-2), in
-four runs of 11 rounds alternated with runs of the code before the pickling change: traced/raw
-0.87, 0.74, 0.92 and 0.89x (before: 0.84, 0.80, 0.75, 0.80x); traced/untraced 0.98, 0.87, 0.97
-and 0.96x; four more runs later, at a load average of 0.3-1.8: 0.87, 0.91, 0.81 and 0.87x. A
-round's figure varies by a third, hence the rounds (see the benchmark). Tried and measured, not
-kept: a message's report packed with `struct` instead of marshalled, with message ids as numbers
-(a put 0.9k cheaper, a get no cheaper: packing nine fields costs what marshalling does); a get
-reading its message in one method instead of two (0.8k).
+what the put costs). Then the feeding: the feeder pickling and writing, the consumer reading, and
+the collector, three busy threads on two cores; there the traced feeder's lighter work makes up
+for the rest. What is left is mostly the collector's share of the machine: about a quarter of
+the CPU time a traced item takes (user and system: producer ~5 us, consumer ~4.5, collector ~3).
+Raw, one busy thread per core, has runs much faster than its others: in six runs in a row, its
+median went from 138,000 to 178,000 items/s while traced's stayed between 122,000 and 136,000,
+so the ratio follows raw's luck. Measured on 2 cores, 24 runs of 11 rounds (load average 0.3-4):
+traced/raw Queue from 0.74 to 1.01, median 0.85, at least 0.85 in half of them; the code before
+the pickling change, alternated with the first four: 0.84, 0.80, 0.75, 0.80. A round's figure
+varies by a third, hence the rounds (see the benchmark). Tried and measured, not kept: a
+message's report packed with `struct` instead of marshalled, with message ids as numbers (a put
+0.9k cheaper, a get no cheaper: packing nine fields costs what marshalling does); the stores and
+loads of the ring's header through `ctypes` (no cheaper than the memoryview's); the lock as a
+context manager (0.9k dearer).
 
 Timestamps are ``time.monotonic_ns()`` (CLOCK_MONOTONIC, comparable across processes). An operation
 that hands a message over is stamped at the moment it commits (``message_put`` before the item

@@ -85,6 +85,7 @@ class RunLayer(QGraphicsObject):
         self.setZValue(5)
         self.tokens_drawn = 0
         self.area = QRectF()
+        self.deadlock_area = QRectF()  # what a deadlock's drawing covers, at the playhead
         self._held_at_exit: dict[tuple, bool] = {}
 
     def boundingRect(self) -> QRectF:
@@ -98,6 +99,9 @@ class RunLayer(QGraphicsObject):
         for item in self.canvas.nodes.values():
             area = area.united(item.sceneBoundingRect())
         area = area.adjusted(-60, -100, 60, 60)
+        self.deadlock_area = self.deadlock_rect()
+        if not self.deadlock_area.isEmpty():  # (its frame may reach past that margin)
+            area = area.united(self.deadlock_area.adjusted(-4, -4, 4, 4))
         if area != self.area:
             self.prepareGeometryChange()
             self.area = area

@@ -172,7 +172,7 @@ class CanvasScene(QGraphicsScene):
         self._check_run_extent()
 
     def _check_run_extent(self) -> None:
-        extent = self.run_layer.deadlock_rect()
+        extent = self.run_layer.deadlock_area
         if extent != self._run_extent:
             self._run_extent = extent
             self.run_extent_changed.emit()

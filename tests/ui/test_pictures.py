@@ -70,6 +70,21 @@ def test_a_deadlock_is_framed_whole_and_pictured_whole(qapp, traces):
     assert renderer.source.contains(scene.run_layer.deadlock_rect())
 
 
+def test_a_queue_says_how_full_it_is_within_its_bounds(qapp, traces):
+    """Lesson 11's JoinableQueue at the end: "0 in queue · unfinished 0", whole, in the room
+    the item has ("· empty" made the line too long: it was cut at "unfin")."""
+    from PySide6.QtGui import QFontMetricsF
+    from ui.canvas.node_items import status_font
+
+    recording = read_trace(traces["11-joinable-queue-daemons"])
+    renderer = Renderer(recording, width=800)
+    renderer.image(renderer.timeline.end_ns)
+    q = renderer.scene.nodes["q"]
+    line = q.status_line(q.snapshot.channels["q"])
+    assert line == "0 in queue · unfinished 0"
+    assert QFontMetricsF(status_font()).horizontalAdvance(line) <= q.status_room()
+
+
 def test_the_picture_changes_exactly_when_the_state_does(qapp, traces):
     recording = read_trace(traces["01-bounded-queue-blocks"])
     renderer = Renderer(recording, width=640)

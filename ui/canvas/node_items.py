@@ -15,6 +15,7 @@ from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
 from simulator.fold import ProcessState, Snapshot
+from simulator.scenario import JOINABLE
 
 from .. import theme
 from .state_badges import draw_state_icon, state_detail, state_text
@@ -280,6 +281,10 @@ class ProcessItem(NodeItem):
                         theme.process_color(held.source), held.preview)
 
 
+def status_font():
+    return theme.font(9.5, bold=True)  # (theme's fonts grow in presentation mode)
+
+
 class QueueItem(NodeItem):
     """A Queue, JoinableQueue or SimpleQueue, with one slot per place when it is bounded."""
 
@@ -327,17 +332,26 @@ class QueueItem(NodeItem):
             painter.setPen(t.text)
             painter.setFont(theme.font(9, bold=True))
             painter.drawText(boxes[len(shown)], Qt.AlignmentFlag.AlignCenter, f"+{len(ids) - len(shown)}")
-        # how full it is, in words
-        status = f"{len(ids)}/{maxsize}" if maxsize else f"{len(ids)} in queue"
-        if maxsize and len(ids) >= maxsize:
-            status += " · full"
-        elif not ids:
-            status += " · empty"
-        if ch.queue_type in ("JoinableQueue", "Manager.JoinableQueue"):
-            status += f" · unfinished {ch.unfinished}"
         painter.setPen(t.text)
-        painter.setFont(theme.font(9.5, bold=True))
-        painter.drawText(QRectF(8, self.HEIGHT + 4, self.WIDTH, 20), Qt.AlignmentFlag.AlignLeft, status)
+        painter.setFont(status_font())
+        painter.drawText(QRectF(8, self.HEIGHT + 4, self.status_room(), 20), Qt.AlignmentFlag.AlignLeft,
+                         self.status_line(ch))
+
+    def status_room(self) -> float:
+        """How wide the line under the queue may be: to the edge of what the item draws."""
+        return self.boundingRect().right() - 8
+
+    def status_line(self, ch) -> str:
+        """How full the queue is, in words, on the line under it ("3/3 · full", "0 in queue ·
+        unfinished 2"); "full" or "empty" is left out when the line would not fit."""
+        n, maxsize = len(ch.contents), self.node.maxsize
+        count = f"{n}/{maxsize}" if maxsize else f"{n} in queue"
+        word = " · full" if maxsize and n >= maxsize else " · empty" if not n else ""
+        unfinished = f" · unfinished {ch.unfinished}" if ch.queue_type in JOINABLE else ""
+        metrics, room = QFontMetricsF(status_font()), self.status_room()
+        if metrics.horizontalAdvance(count + word + unfinished) <= room:
+            return count + word + unfinished
+        return metrics.elidedText(count + unfinished, Qt.TextElideMode.ElideRight, room)
 
     def paint_details(self, painter: QPainter, t: theme.Theme) -> None:
         area = self.slots_rect()

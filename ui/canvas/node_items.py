@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
-from simulator.fold import ProcessState, Snapshot
+from simulator.fold import ChannelState, ProcessState, Snapshot
 from simulator.scenario import JOINABLE
 
 from .. import theme
@@ -341,7 +341,7 @@ class QueueItem(NodeItem):
         """How wide the line under the queue may be: to the edge of what the item draws."""
         return self.boundingRect().right() - 8
 
-    def status_line(self, ch) -> str:
+    def status_line(self, ch: ChannelState) -> str:
         """How full the queue is, in words, on the line under it ("3/3 · full", "0 in queue ·
         unfinished 2"); "full" or "empty" is left out when the line would not fit."""
         n, maxsize = len(ch.contents), self.node.maxsize

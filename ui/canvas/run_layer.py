@@ -263,7 +263,7 @@ class RunLayer(QGraphicsObject):
             elif age <= KILL_NS and kind == "daemon_killed_at_exit":
                 item = self.canvas.nodes.get(e.object)
                 if item is not None:
-                    _kill_mark(painter, item.sceneBoundingRect(), age / KILL_NS)
+                    _kill_mark(painter, item.footprint(), age / KILL_NS)
             elif age <= FADE_NS and kind == "process_exited" and (e.detail or {}).get("exitcode", 0) < 0:
                 item = self.canvas.nodes.get(e.object)
                 if isinstance(item, ProcessItem) and self._was_holding(e):

@@ -225,9 +225,9 @@ def test_a_deadlock_comes_into_view_whole(window, qtbot):
     window.open_lesson(lesson_path(20))
     window.run_bar.act_run.trigger()
     layer, view = window.scene.run_layer, window.view
-    qtbot.waitUntil(lambda: not layer.deadlock_rect().isEmpty(), timeout=30_000)
+    qtbot.waitUntil(lambda: not layer.deadlock_area.isEmpty(), timeout=30_000)
     qtbot.waitUntil(lambda: view.mapToScene(view.viewport().rect()).boundingRect().contains(
-        layer.deadlock_rect()), timeout=5_000)
+        layer.deadlock_area), timeout=5_000)
     qtbot.waitUntil(lambda: not window.controller.live, timeout=30_000)
     assert window.statusBar().currentMessage().startswith("The run deadlocked. ")
     assert "· run deadlocked" in window.run_bar.time_label.text()

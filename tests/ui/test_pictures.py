@@ -67,7 +67,7 @@ def test_a_deadlock_is_framed_whole_and_pictured_whole(qapp, traces):
     assert not frame.isEmpty()
     for item in [scene.main_item, *scene.nodes.values()]:
         assert frame.contains(item.sceneBoundingRect())
-    assert renderer.source.contains(scene.run_layer.deadlock_rect())
+    assert renderer.source.contains(scene.run_layer.deadlock_area)
 
 
 def test_a_queue_says_how_full_it_is_within_its_bounds(qapp, traces):

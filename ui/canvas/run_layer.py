@@ -7,7 +7,7 @@ the last moments before it (a message put 0.2 s ago is drawn 2/3 of the way to i
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsObject
 
@@ -76,6 +76,8 @@ def mono_font(size: float, bold: bool = False):
 class RunLayer(QGraphicsObject):
     """Tokens in motion, fading losses, kill marks and blocked pointers, painted in one item."""
 
+    deadlock_area_changed = Signal()  # a deadlock's frame and words came, went or moved
+
     def __init__(self, scene):
         super().__init__()
         self.canvas = scene
@@ -85,7 +87,8 @@ class RunLayer(QGraphicsObject):
         self.setZValue(5)
         self.tokens_drawn = 0
         self.area = QRectF()
-        self.deadlock_area = QRectF()  # what a deadlock's drawing covers, at the playhead
+        self._deadlock_frame = QRectF()  # at the playhead (see `deadlock_frame`)
+        self.deadlock_area = QRectF()  # that frame and the words above it
         self._held_at_exit: dict[tuple, bool] = {}
 
     def boundingRect(self) -> QRectF:
@@ -99,13 +102,17 @@ class RunLayer(QGraphicsObject):
         for item in self.canvas.nodes.values():
             area = area.united(item.sceneBoundingRect())
         area = area.adjusted(-60, -100, 60, 60)
-        self.deadlock_area = self.deadlock_rect()
-        if not self.deadlock_area.isEmpty():  # (its frame may reach past that margin)
-            area = area.united(self.deadlock_area.adjusted(-4, -4, 4, 4))
+        frame = self._deadlock_frame = self.deadlock_frame()
+        deadlock_area = frame.adjusted(0, -DEADLOCK_BANNER - 8, 0, 0) if not frame.isEmpty() else frame
+        if not deadlock_area.isEmpty():  # (its frame may reach past that margin)
+            area = area.united(deadlock_area.adjusted(-4, -4, 4, 4))
         if area != self.area:
             self.prepareGeometryChange()
             self.area = area
         self.update()
+        if deadlock_area != self.deadlock_area:
+            self.deadlock_area = deadlock_area
+            self.deadlock_area_changed.emit()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if self.timeline is None or self.snapshot is None:
@@ -140,16 +147,11 @@ class RunLayer(QGraphicsObject):
                 frame = frame.united(r.adjusted(-24, -24, 24, 24))
         return frame
 
-    def deadlock_rect(self) -> QRectF:
-        """All that the deadlock's drawing covers: its frame and the words above it."""
-        frame = self.deadlock_frame()
-        return frame.adjusted(0, -DEADLOCK_BANNER - 8, 0, 0) if not frame.isEmpty() else frame
-
     def _paint_deadlock(self, painter: QPainter) -> None:
         """Every live process waits for another: a red frame around the deadlocked ones, and
         the words above the scenario."""
         color = QColor(theme.STATE_COLORS["failed"])
-        area = self.deadlock_frame()
+        area = self._deadlock_frame
         if area.isEmpty():
             return
         painter.setPen(QPen(color, 4, Qt.PenStyle.DashLine))

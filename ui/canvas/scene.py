@@ -6,7 +6,7 @@ directly.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -25,9 +25,6 @@ from .run_layer import MainItem, RunLayer
 
 
 class CanvasScene(QGraphicsScene):
-    # What `content_rect` covers changed with the run shown: a deadlock's frame came or went.
-    run_extent_changed = Signal()
-
     def __init__(self, editor: Editor, parent=None):
         super().__init__(parent)
         self.editor = editor
@@ -41,7 +38,6 @@ class CanvasScene(QGraphicsScene):
         self.addItem(self.manager_item)
         self.addItem(self.run_layer)
         self._shown: tuple | None = None  # which snapshot the nodes show
-        self._run_extent = QRectF()  # what the run layer adds to `content_rect`
         s = editor.signals
         s.reset.connect(self.rebuild)
         s.node_added.connect(self._node_added)
@@ -83,7 +79,7 @@ class CanvasScene(QGraphicsScene):
             rect = rect.united(self.manager_item.sceneBoundingRect())
         for item in self.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
-        return rect.united(self._run_extent)
+        return rect.united(self.run_layer.deadlock_area)
 
     def _place_main(self) -> None:
         """Main sits above the top-left corner of the scenario: it starts the others; the
@@ -160,7 +156,6 @@ class CanvasScene(QGraphicsScene):
             self.main_item.set_run(snapshot)
             self.manager_item.set_run(snapshot)
         self.run_layer.show(timeline, playhead, snapshot)
-        self._check_run_extent()
 
     def clear_run(self) -> None:
         self._shown = None
@@ -169,13 +164,6 @@ class CanvasScene(QGraphicsScene):
         self.main_item.set_run(None)
         self.manager_item.set_run(None)
         self.run_layer.show(None, 0, None)
-        self._check_run_extent()
-
-    def _check_run_extent(self) -> None:
-        extent = self.run_layer.deadlock_area
-        if extent != self._run_extent:
-            self._run_extent = extent
-            self.run_extent_changed.emit()
 
     # -- selection, both ways
 

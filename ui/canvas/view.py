@@ -28,7 +28,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self.auto_fit = True  # keep the scenario fitted as the view resizes, until the user zooms
-        scene.run_extent_changed.connect(self._run_extent_changed)
+        scene.run_layer.deadlock_area_changed.connect(self._run_extent_changed)
 
     @property
     def canvas(self) -> CanvasScene:

@@ -199,8 +199,10 @@ def check_events(primitive, n, collector, child_pids):
         time.sleep(0.01)
     still_open = collector.open_streams()
     collector.close()
-    cpu_end = cpu_seconds()  # the collector's work is done; what follows is checking
+    cpu_end = cpu_seconds()  # the collector's work is done
+    drain_c0 = cpu_seconds()  # the records it kept are decoded as they are drained
     events = collector.drain().events
+    drain_us = (cpu_seconds() - drain_c0) / max(1, len(events)) * 1e6
     kinds = Counter(e.kind for e in events)
     problems = []
     if still_open:
@@ -224,7 +226,8 @@ def check_events(primitive, n, collector, child_pids):
     missing = [pid for pid in child_pids if pid not in seqs]
     if missing:
         problems.append(f"no events from pids {missing}")
-    return {"total": len(events), "kinds": kinds, "problems": problems, "cpu_end": cpu_end}
+    return {"total": len(events), "kinds": kinds, "problems": problems, "cpu_end": cpu_end,
+            "drain_us": drain_us}
 
 
 # --------------------------------------------------------------------------- report
@@ -327,6 +330,10 @@ def main(argv=None):
             parts.append(f"{v} {med['producer']:.1f} + {med['consumer']:.1f} + {med['collector']:.1f}"
                          f" = {sum(med.values()):.1f}")
         print(f"  {primitive:<14}" + "   ".join(parts))
+
+    print("  after each traced round, its drain (this process decoding what the collector kept), "
+          "us per event: " + "   ".join(
+              f"{p} {statistics.median(c['drain_us'] for c in checks[p]):.1f}" for p in primitives))
 
     lost_rounds = sum(1 for cs in checks.values() for c in cs if c["problems"])
     total_events = sum(c["total"] for cs in checks.values() for c in cs)

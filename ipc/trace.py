@@ -538,7 +538,7 @@ class _Conn:
     """The collector's end of one process's stream."""
 
     __slots__ = ("sock", "hello", "fds", "pid", "process", "mm", "word", "cap", "w", "seq", "big",
-                 "pending", "names")
+                 "pending", "names", "broken")
 
     def __init__(self, sock):
         self.sock, self.hello, self.fds = sock, b"", []
@@ -546,6 +546,7 @@ class _Conn:
         self.cap = self.w = self.seq = 0  # W as last seen (and R: all of it is read), last seq
         self.big, self.pending = 0, b""  # a record larger than the ring: its size, what came so far
         self.names: list[str | None] = [None]  # kind and object names, by number
+        self.broken = False  # its records could not be read: the rest of its stream is dropped
 
     def receive(self) -> bool:
         """Read what the connection brings (the hello and its ring, then wake-ups); False at its end."""
@@ -585,15 +586,15 @@ class _Conn:
         self.mm, self.word, self.cap = mm, memoryview(mm)[:_HEAD].cast("Q"), cap
         self.pid, self.process = int(pid), str(process)
 
-    def read(self, events: list[Event]) -> None:
-        """Take every record the writer has published since the last read."""
+    def read(self) -> bytes:
+        """The whole records the writer has published since the last read (possibly none)."""
         w = self.word[_W]
         n = (w - self.w) & _POS
         if not n:
-            return
-        if self.big < 0:  # given up on (see Collector._serve): only let the writer go on
+            return b""
+        if self.broken:  # given up on (see Collector._decode): only let the writer go on
             self.w = self.word[_R] = w
-            return
+            return b""
         cap, mm = self.cap, self.mm
         off = self.w & (cap - 1)
         if off + n <= cap:
@@ -610,10 +611,11 @@ class _Conn:
                 self.big, self.pending = 0, b""
         self.w = w
         self.word[_R] = w  # the writer may reuse the space now
-        if not data:
-            return
-        # Whole records: read as one marshal list of `k` items, `k` being at least their number,
-        # padded with Nones.
+        return data
+
+    def decode(self, data: bytes, events: list[Event]) -> None:
+        """Whole records `read` returned, in stream order, as Events: read as one marshal list of
+        `k` items, `k` being at least their number, padded with Nones."""
         k = len(data) // _MIN_RECORD + 1
         records = marshal.loads(b"[" + k.to_bytes(4, "little") + data + b"N" * k)
         del records[bisect.bisect_left(records, True, key=operator.not_):]
@@ -667,9 +669,12 @@ def _detail(sent) -> dict:
 class Collector:
     """Receives every process's event stream on a background thread.
 
-    Without `on_events`, events are kept until :meth:`drain` hands them over (it never blocks).
-    With `on_events`, each decoded batch goes to that callback instead, on the collector thread
-    (e.g. to append it to a trace file and to a view's inbox); only stream ends are kept.
+    Without `on_events`, what the processes published is kept as the records read from their
+    rings (a tenth of the memory the Events take: a process that keeps an Event per operation
+    makes page faults and garbage collections on the way) until :meth:`drain` decodes it and hands
+    it over, on the caller's thread (it never blocks). With `on_events`, each look's batch is
+    decoded at once and goes to that callback, on the collector thread (e.g. to append it to a
+    trace file and to a view's inbox); only stream ends are kept.
     """
 
     def __init__(self, on_events: Callable[[list[Event]], None] | None = None):
@@ -681,11 +686,12 @@ class Collector:
         self._listener.setblocking(False)
         self._on_events = on_events
         self._cond = threading.Condition()
-        self._events: list[Event] = []
+        # Not handed over yet, in arrival order: a look's records from a process, or a note.
+        self._pending: list[tuple[_Conn, bytes] | tuple[None, list[Event]]] = []
         self._ended: list[Stream] = []
         self._open: dict[int, Stream] = {}
-        self._total = 0
         self._notes = 0
+        self._draining = threading.Lock()  # drains decode one at a time, in stream order
         # Every event stamped before this moment has been handed over (drained, or given to
         # `on_events`), a new process's too (see `_serve`), unless its process was held up
         # between stamping and publishing it: events come in stream order, not time order.
@@ -700,21 +706,18 @@ class Collector:
     # -- public API
 
     def drain(self) -> Batch:
-        """Everything received since the last drain (possibly nothing). Never blocks."""
-        with self._cond:
-            batch = Batch(self._events, self._ended)
-            self._events, self._ended = [], []
-        return batch
+        """Everything received since the last drain (possibly nothing), decoded now. Never
+        blocks on the processes or the collector thread."""
+        with self._draining:
+            with self._cond:
+                pending, ended = self._pending, self._ended
+                self._pending, self._ended = [], []
+            return Batch(self._decode(pending), ended)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until something is ready to drain (or `timeout`); for tests and headless use."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._events or self._ended or self._closed, timeout)
-
-    @property
-    def received(self) -> int:
-        """How many events have been received in total."""
-        return self._total
+            return self._cond.wait_for(lambda: self._pending or self._ended or self._closed, timeout)
 
     def note(self, kind: str, obj: str | None = None, detail=None, process: str = "ipcsim",
              t_ns: int | None = None) -> Event:
@@ -724,7 +727,7 @@ class Collector:
             seq = self._notes
         t_ns = time.monotonic_ns() if t_ns is None else t_ns
         event = Event(t_ns, os.getpid(), seq, process, kind, obj, None, detail)
-        self._publish([event], [])
+        self._publish([(None, [event])], [])
         return event
 
     def quiet_ns(self) -> int:
@@ -813,26 +816,27 @@ class Collector:
                     rings.append(conn)
                     with self._cond:
                         self._open[conn.pid] = Stream(conn.pid, conn.process)
-            events: list[Event] = []
+            chunks: list[tuple[_Conn, bytes]] = []
             for conn in rings:
                 try:
-                    conn.read(events)
+                    data = conn.read()
                 except Exception as exc:  # a damaged ring (never expected): serve the others
-                    print(f"ipc.trace: cannot read pid {conn.pid}'s events ({exc!r}); "
-                          "dropping the rest of its stream", file=sys.stderr)
-                    conn.big = -1
+                    _give_up(conn, exc)
+                    continue
+                if data:
+                    chunks.append((conn, data))
             ended: list[Stream] = []
             for conn in closing:  # read above: their writers wrote before they ended
                 if conn.mm is not None:
                     rings.remove(conn)
                     ended.append(Stream(conn.pid, conn.process))
                 conn.close()  # a trailing part of a record belongs to an operation that never returned
-            busy = bool(events)
-            self._publish(events, ended)
-            if events:
+            busy = bool(chunks)
+            self._publish(chunks, ended)
+            if chunks:
                 self._found_ns = looked_ns
             self.complete_ns = looked_ns
-            if stop_by is not None and ((not ready and not events) or time.monotonic() > stop_by):
+            if stop_by is not None and ((not ready and not chunks) or time.monotonic() > stop_by):
                 break
         for conn in conns.values():
             if conn.mm is not None:
@@ -873,17 +877,38 @@ class Collector:
             poller.register(sock, select.POLLIN)
             accepted.append(conn)
 
-    def _publish(self, events: list[Event], ended: list[Stream]) -> None:
-        if not events and not ended:
+    def _publish(self, chunks: list, ended: list[Stream]) -> None:
+        """Hand over what a look found: decoded at once for `on_events`, else kept for `drain`."""
+        if not chunks and not ended:
             return
-        count = len(events)
-        if events and self._on_events is not None:
-            self._on_events(events)
-            events = []
+        if chunks and self._on_events is not None:
+            events = self._decode(chunks)
+            chunks = []
+            if events:
+                self._on_events(events)
         with self._cond:
-            self._events.extend(events)
-            self._ended.extend(ended)
-            self._total += count
+            self._pending += chunks
+            self._ended += ended
             for stream in ended:
                 self._open.pop(stream.pid, None)
             self._cond.notify_all()
+
+    @staticmethod
+    def _decode(chunks: list) -> list[Event]:
+        """The Events that records read (and notes) stand for, in the order they came."""
+        events: list[Event] = []
+        for conn, data in chunks:
+            if conn is None:
+                events += data
+            elif not conn.broken:
+                try:
+                    conn.decode(data, events)
+                except Exception as exc:  # a damaged ring (never expected): serve the others
+                    _give_up(conn, exc)
+        return events
+
+
+def _give_up(conn: _Conn, exc: Exception) -> None:
+    print(f"ipc.trace: cannot read pid {conn.pid}'s events ({exc!r}); "
+          "dropping the rest of its stream", file=sys.stderr)
+    conn.broken = True

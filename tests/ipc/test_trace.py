@@ -614,3 +614,37 @@ def test_quiet_is_how_long_the_collector_looked_and_found_nothing():
             assert collector.quiet_ns() >= 200_000_000
         finally:
             ipc.trace.detach()
+
+
+@pytest.mark.parametrize("delivery", ["drain", "on_events"])
+def test_events_and_notes_are_handed_over_in_the_order_they_came(delivery):
+    """Without `on_events` the collector keeps the records it read and decodes them when drained;
+    with it, at once. Either way: the same Events, numbered in stream order, names sent once
+    resolved, stand-ins turned into their dicts, and a note made between two of a process's
+    events handed over between them."""
+    given: list = []
+    on_events = given.extend if delivery == "on_events" else None
+    with ipc.trace.Collector(on_events=on_events) as collector:
+        ipc.trace.attach(collector.address)
+        try:
+            for i in range(300):
+                ipc.trace.emit("first", f"o{i % 3}", None, i)
+            published_ns = time.monotonic_ns()
+            deadline = time.monotonic() + 10
+            while collector.complete_ns <= published_ns and time.monotonic() < deadline:
+                time.sleep(0.001)  # (polls the collector's progress)
+            collector.note("between")
+            ipc.trace.emit("second", "o0", None, ("end", "x"))
+        finally:
+            ipc.trace.detach()
+        collector.wait_streams_ended(10)
+    events = collector.drain().events
+    if delivery == "on_events":
+        assert events == []  # notes included, everything went to on_events
+        events = given
+    assert [e.kind for e in events] == ["first"] * 300 + ["between", "second"]
+    mine = [e for e in events if e.kind != "between"]
+    assert [e.seq for e in mine] == list(range(1, 302))
+    assert [e.object for e in mine[:300]] == [f"o{i % 3}" for i in range(300)]
+    assert [e.detail for e in mine] == [{"preview": str(i)} for i in range(300)] + [
+        {"end": "end", "preview": "x"}]

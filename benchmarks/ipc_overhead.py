@@ -21,7 +21,9 @@ JoinableQueue, task_done'd) the N-th item. Clocks are CLOCK_MONOTONIC, which is 
 The traced variant's events are kept in this process until the round is checked; like the
 window's process while a run is live (`ui/run_controller`), it makes no full garbage collection
 during the transfer (young ones go on), so that walking the events kept so far is not counted as
-what tracing costs. The setting is the same for all three variants.
+what tracing costs. The setting is the same for all three variants. The collector keeps them as
+the records it read and decodes them when the round is checked: that drain's CPU per event is
+printed apart (it comes after the transfer).
 
 In the traced variant the collector must have received every event: for each round the script
 counts the events by kind, checks there is one put/got (sent/received, task_done) event per item

@@ -201,10 +201,9 @@ def check_events(primitive, n, collector, child_pids):
         time.sleep(0.01)
     still_open = collector.open_streams()
     collector.close()
-    cpu_end = cpu_seconds()  # the collector's work is done
-    drain_c0 = cpu_seconds()  # the records it kept are decoded as they are drained
+    cpu_end = cpu_seconds()  # the collector's work is done; the records it kept are decoded now
     events = collector.drain().events
-    drain_us = (cpu_seconds() - drain_c0) / max(1, len(events)) * 1e6
+    drain_us = (cpu_seconds() - cpu_end) / max(1, len(events)) * 1e6
     kinds = Counter(e.kind for e in events)
     problems = []
     if still_open:

@@ -694,7 +694,7 @@ class Collector:
         self._open: dict[int, Stream] = {}
         self._notes = 0
         self._draining = threading.Lock()  # drains decode one at a time, in stream order
-        # Every event stamped before this moment has been handed over (drained, or given to
+        # Every event stamped before this moment has been received (ready to drain, or given to
         # `on_events`), a new process's too (see `_serve`), unless its process was held up
         # between stamping and publishing it: events come in stream order, not time order.
         self.complete_ns = 0

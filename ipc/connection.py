@@ -31,7 +31,8 @@ from multiprocessing import reduction
 from multiprocessing.reduction import ForkingPickler
 
 from . import trace
-from .queues import FRAME_LARGE_SIZE, FRAME_SIZE, Readiness, auto_name, lean_dumps, read_exactly
+from .queues import (FRAME_LARGE_SIZE, FRAME_SIZE, Readiness, auto_name, forget_readable, lean_dumps,
+                     read_exactly)
 from .trace import emit, preview, shown
 
 __all__ = ["Connection", "Pipe"]
@@ -183,6 +184,7 @@ class Connection(mpc.Connection):
         """Close the connection"""
         was_open = self._handle is not None
         super().close()
+        forget_readable(self)
         if was_open:
             emit("connection_closed", self.trace_name, None, {"end": self.trace_end})
 

@@ -34,6 +34,7 @@ import itertools
 import os
 import pickle
 import select
+import stat
 import struct
 import time
 import types
@@ -61,20 +62,35 @@ def _error(exc: BaseException) -> dict:
 class Readiness:
     """Reads and writes that never block, to tell whether an operation has to wait.
 
-    With ``RWF_NOWAIT`` (Linux: pipes and sockets), :meth:`read_now` and :meth:`write_now` are
-    one system call that either moves bytes or says it would block: a traced get reads the first
-    bytes of the message this way (:meth:`message_now`), where checking first (``poll``) and
-    then reading would cost a second call per message. Elsewhere a zero-timeout ``poll`` answers, then the bytes are moved
-    as ``multiprocessing`` does. The poll object is kept (~0.4 us, where ``Connection.poll()``
-    builds a selector each time, ~4 us); it cannot be polled by two threads at once, so a thread
-    that finds it busy, and every blocking wait, uses a fresh one.
+    A traced get reads the first bytes of the next message without blocking (:meth:`message_now`):
+    one system call that either moves bytes or says it would block, where checking first
+    (``poll``) and then reading would cost a second call per message. The read end of a pipe (a
+    queue's, a one-way `Pipe`'s) gets a descriptor of its own for that, opened through
+    ``/proc/self/fd`` with ``O_NONBLOCK``: a new open file description of the same pipe, so no
+    other reader sees the flag, and the read is a plain ``os.read``, as `multiprocessing`'s
+    (~0.28 us cheaper than a ``preadv``). It is closed as its owner closes the read end
+    (:meth:`close`), so that the pipe has readers exactly as long as it would without it.
+    Elsewhere (a socket; no ``/proc``) the reads, and the writes, use ``RWF_NOWAIT`` (Linux: pipes
+    and sockets); failing that, a zero-timeout ``poll`` answers, then the bytes are moved as
+    ``multiprocessing`` does. The poll object is kept (~0.4 us, where
+    ``Connection.poll()`` builds a selector each time, ~4 us); it cannot be polled by two threads
+    at once, so a thread that finds it busy, and every blocking wait, uses a fresh one.
     """
 
-    __slots__ = ("fd", "events", "_poll")
+    __slots__ = ("fd", "events", "_poll", "_own")
 
     def __init__(self, fd: int, events: int):
         self.fd, self.events = fd, events
         self._poll = self._fresh().poll
+        self._own = _nonblocking_reader(fd) if events == select.POLLIN else None
+
+    def close(self, _close=os.close) -> None:  # (os.close bound: also called at shutdown)
+        """Close the descriptor of its own, if it has one (the owner closes `fd`)."""
+        own, self._own = self._own, None
+        if own is not None:
+            _close(own)
+
+    __del__ = close
 
     def _fresh(self):
         poller = select.poll()
@@ -93,6 +109,11 @@ class Readiness:
 
     def read_now(self, n: int) -> bytes | bytearray | None:
         """Up to `n` bytes if there are some to read now (empty at end of file), else None."""
+        if self._own is not None:
+            try:
+                return os.read(self._own, n)
+            except BlockingIOError:
+                return None
         if _nowait:
             buf = bytearray(n)
             try:
@@ -109,23 +130,15 @@ class Readiness:
         """The next message in `multiprocessing`'s framing (what `Connection.recv_bytes` returns)
         if its first bytes are there to read now, else None, having read nothing: `read_now` and
         `recv_rest` in one call, the one every traced get makes."""
-        if _nowait:
-            head = bytearray(4)
-            try:
-                k = os.preadv(self.fd, (head,), -1, _nowait)
-            except BlockingIOError:
-                return None
-            except OSError as exc:
-                if not _nowait_unsupported(exc):
-                    raise
-                return self.message_now()
-            if k == 4:
-                (size,) = FRAME_SIZE.unpack(head)
-                if size > 0:  # (-1: a large message's size follows)
-                    body = os.read(self.fd, size)  # a small message is all there: one read
-                    return body if len(body) == size else read_exactly(self.fd, size, body)
-            return recv_rest(self.fd, head[:k])
-        return recv_rest(self.fd, b"") if self.now() else None
+        head = self.read_now(4)
+        if head is None:
+            return None
+        if len(head) == 4:
+            (size,) = FRAME_SIZE.unpack(head)
+            if size > 0:  # (-1: a large message's size follows)
+                body = os.read(self.fd, size)  # a small message is all there: one read
+                return body if len(body) == size else read_exactly(self.fd, size, body)
+        return recv_rest(self.fd, head)
 
     def write_now(self, chunks: list) -> int:
         """Write what fits now of `chunks`, in order (without RWF_NOWAIT: all of them if the
@@ -150,6 +163,25 @@ class Readiness:
 _nowait = getattr(os, "RWF_NOWAIT", 0)
 
 
+def forget_readable(owner) -> None:
+    """Close the descriptor of its own that `owner`'s read `Readiness` holds, as `owner` closes
+    its read end (see `Readiness`)."""
+    readable, owner._trace_readable = owner._trace_readable, None
+    if readable is not None:
+        readable.close()
+
+
+def _nonblocking_reader(fd: int) -> int | None:
+    """A new, non-blocking read descriptor of the pipe `fd` reads, or None if it is no pipe or
+    this system cannot open one (no ``/proc``)."""
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        pass
+    return None
+
+
 def _nowait_unsupported(exc: OSError) -> bool:
     """Whether `exc` says this kernel cannot do RWF_NOWAIT here (then it is never tried again)."""
     global _nowait
@@ -159,8 +191,11 @@ def _nowait_unsupported(exc: OSError) -> bool:
     return False
 
 
-class _Named:
-    """Carries a queue's `trace_name` with it when it is pickled for a child."""
+class _QueueBase:
+    """What every traced queue does alike: carries its `trace_name` with it when it is pickled
+    for a child, and reports its closing."""
+
+    _trace_readable = None  # Readiness of the read end, made on first use
 
     def __getstate__(self):
         return super().__getstate__(), self.trace_name
@@ -169,11 +204,14 @@ class _Named:
         base, self.trace_name = state
         super().__setstate__(base)
 
+    def close(self):
+        super().close()
+        forget_readable(self)
+        emit("queue_closed", self.trace_name)
 
-class _TracedQueue(_Named):
+
+class _TracedQueue(_QueueBase):
     """Put/get tracing shared by `Queue` and `JoinableQueue` (mixed in before the mp class)."""
-
-    _trace_readable = None  # Readiness of the read end, made on first use
 
     def __init__(self, maxsize=0, *, ctx):
         super().__init__(maxsize, ctx=ctx)
@@ -242,10 +280,6 @@ class _TracedQueue(_Named):
         finally:
             self._rlock.release()
         return _unpack_got(name, res, t_ns)
-
-    def close(self):
-        super().close()
-        emit("queue_closed", self.trace_name)
 
     def _start_thread(self):
         if trace._sink is None:  # untraced: multiprocessing's own feeder
@@ -408,11 +442,11 @@ class JoinableQueue(_TracedQueue, mpq.JoinableQueue):
         emit("join_returned", self.trace_name)
 
 
-class SimpleQueue(_Named, mpq.SimpleQueue):
+class SimpleQueue(_QueueBase, mpq.SimpleQueue):
     """`multiprocessing.queues.SimpleQueue`, traced. Its put writes straight to the pipe, so it
     blocks only when the pipe is full."""
 
-    _trace_readable = _trace_writable = None  # Readiness of each end, made on first use
+    _trace_writable = None  # Readiness of the write end, made on first use
 
     def __init__(self, *, ctx):
         super().__init__(ctx=ctx)
@@ -467,7 +501,3 @@ class SimpleQueue(_Named, mpq.SimpleQueue):
         finally:
             self._rlock.release()
         return _unpack_got(name, res, t_ns)
-
-    def close(self):
-        super().close()
-        emit("queue_closed", self.trace_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing.connection
 import multiprocessing.reduction
 import os
@@ -224,10 +225,13 @@ def test_an_int_too_long_to_print_is_put_as_multiprocessing_puts_it(trace):
     assert [e.detail for e in trace.of("message_put", "message_got")] == [{"preview": "<int>"}] * 2
 
 
-@pytest.mark.parametrize("nowait", ["RWF_NOWAIT", "poll"])
-def test_gets_and_receives_report_blocking_with_or_without_rwf_nowait(trace, ctx, monkeypatch, nowait):
-    """A get or a receive reads the start of the next message without blocking (one system call
-    with RWF_NOWAIT, else poll then read): blocked exactly when nothing is there yet."""
+@pytest.mark.parametrize("nowait", ["own descriptor", "RWF_NOWAIT", "poll"])
+def test_gets_and_receives_report_blocking_however_they_look(trace, ctx, monkeypatch, nowait):
+    """A get or a receive reads the start of the next message without blocking (one system call:
+    on a pipe's non-blocking descriptor of its own, else with RWF_NOWAIT; failing both, poll then
+    read): blocked exactly when nothing is there yet."""
+    if nowait != "own descriptor":
+        monkeypatch.setattr(ipc.queues, "_nonblocking_reader", lambda fd: None)
     if nowait == "poll":
         monkeypatch.setattr(ipc.queues, "_nowait", 0)
     q = ctx.Queue()
@@ -248,6 +252,38 @@ def test_gets_and_receives_report_blocking_with_or_without_rwf_nowait(trace, ctx
                                                                       "message_got"]
     assert [k for k in mine if k in ("recv_blocked", "message_received")] == [
         "recv_blocked", "message_received", "message_received"]
+
+
+def test_a_traced_reader_leaves_the_pipe_as_multiprocessing_has_it(trace, ctx):
+    """The non-blocking descriptor a traced reader of a pipe opens for itself (see
+    `ipc.queues.Readiness`) is a description of its own: the connection's stays blocking, and it
+    is closed with the connection, so that then the pipe has no reader left and the writer fails
+    as it would with multiprocessing."""
+    def descriptors(pipe):  # this process's open descriptors of `pipe` ("pipe:[inode]")
+        links = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(FileNotFoundError):  # the listing's own, closed by now
+                links.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return links.count(pipe)
+
+    reader, writer = ctx.Pipe(duplex=False)
+    pipe = os.readlink(f"/proc/self/fd/{reader.fileno()}")
+    writer.send(1)
+    assert reader.recv() == 1
+    assert descriptors(pipe) == 3  # the two ends and the reader's own
+    assert os.get_blocking(reader.fileno())
+    reader.close()
+    assert descriptors(pipe) == 1
+    with pytest.raises(BrokenPipeError):
+        writer.send(2)
+    q = ctx.SimpleQueue()
+    pipe = os.readlink(f"/proc/self/fd/{q._reader.fileno()}")
+    q.put(1)
+    assert q.get() == 1
+    assert descriptors(pipe) == 3
+    q.close()
+    assert descriptors(pipe) == 0
+    trace.wait_for(lambda t: t.of("queue_closed"))
 
 
 def _answer_later(q, conn):

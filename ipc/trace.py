@@ -103,18 +103,19 @@ benchmark during a transfer).
 Where the time goes (``perf sched`` over 100,000 items): the producer's main thread keeps the GIL
 through its loop of puts, its feeder thread gets it about once a switch interval, so a transfer
 mostly has two phases. First the puts, the main thread nearly alone (there tracing costs twice what
-the put costs). Then the feeding: the feeder pickling and writing, the consumer reading, the
-consumer the slower traced (a get's first read is a ``preadv``, the one call that can also say it
-would block: ~0.26 us dearer than ``os.read``), the feeder raw. A collector without `on_events`
-keeps what it read as the records themselves (about 43 bytes an event) and decodes them when
-drained: keeping an Event per operation (~400 bytes: the tuple, its dict, the texts) cost this
-process a page fault every few events on this machine (~4 us each, first touch), and made the
-collector thread a third busy thread beside the feeder and the consumer; now it takes ~0.25 us of
-CPU per item, and the drain ~1 us per event, after the transfer. Measured on 2 cores (2026-12-07,
-load average 0.3-1.4), 12 runs of 11 rounds: traced/raw Queue from 0.83 to 1.06, median 0.88, at
-least 0.85 in 9 of them; traced/untraced 0.96-1.04 (what is left is mostly `ipc`'s untraced layer,
-which wraps each item with its id: untraced/raw ~0.9). The code before, alternated with the first
-three: 0.75, 0.81, 0.68. A round's figure varies by a third, hence the rounds (see the benchmark).
+the put costs). Then the feeding: the feeder pickling and writing, the consumer reading; raw, the
+feeder is the slower; traced, the consumer was, until a get's first read (the one that can also say
+it would block) became an ``os.read`` on a non-blocking descriptor of its own, not a ``preadv``
+(~0.28 us less; see `ipc.queues.Readiness`). A collector without `on_events` keeps what it read as
+the records themselves (about 43 bytes an event) and decodes them when drained: keeping an Event
+per operation (~400 bytes: the tuple, its dict, the texts) cost this process a page fault every few
+events on this machine (~4 us each, first touch), and made the collector thread a third busy thread
+beside the feeder and the consumer; now it takes ~0.25 us of CPU per item, and the drain ~1 us per
+event, after the transfer. Measured on 2 cores (2026-12-07, load average 0.1-1.8), 21 runs of 11
+rounds: traced/raw Queue from 0.85 to 1.21, median 0.90, at least 0.85 in every one; CPU per item in
+one, producer (both threads) + consumer, traced 4.1 + 3.2 us, raw 5.1 + 3.6. The code before (the
+``preadv``), alternated with nine of them: 0.76 to 0.99, median 0.86, at least 0.85 in 5. A round's
+figure varies by a third, hence the rounds (see the benchmark).
 Tried and measured, not kept: a message's report packed with `struct` instead of marshalled, with
 message ids as numbers (a put 0.9k cheaper, a get no cheaper: packing nine fields costs what
 marshalling does); the stores and loads of the ring's header through `ctypes` (no cheaper than the

@@ -69,12 +69,12 @@ class Readiness:
     ``/proc/self/fd`` with ``O_NONBLOCK``: a new open file description of the same pipe, so no
     other reader sees the flag, and the read is a plain ``os.read``, as `multiprocessing`'s
     (~0.28 us cheaper than a ``preadv``). It is closed as its owner closes the read end
-    (:meth:`close`), so that the pipe has readers exactly as long as it would without it.
-    Elsewhere (a socket; no ``/proc``) the reads, and the writes, use ``RWF_NOWAIT`` (Linux: pipes
-    and sockets); failing that, a zero-timeout ``poll`` answers, then the bytes are moved as
-    ``multiprocessing`` does. The poll object is kept (~0.4 us, where
-    ``Connection.poll()`` builds a selector each time, ~4 us); it cannot be polled by two threads
-    at once, so a thread that finds it busy, and every blocking wait, uses a fresh one.
+    (:meth:`close`), so that the pipe has readers exactly as long as it would without it. Other
+    reads (a socket's; without ``/proc``), and all writes, use ``RWF_NOWAIT`` (Linux: pipes and
+    sockets); failing that, a zero-timeout ``poll`` answers, then the bytes are moved as
+    ``multiprocessing`` does. The poll object is kept (~0.4 us, where ``Connection.poll()``
+    builds a selector each time, ~4 us); it cannot be polled by two threads at once, so a thread
+    that finds it busy, and every blocking wait, uses a fresh one.
     """
 
     __slots__ = ("fd", "events", "_poll", "_own")

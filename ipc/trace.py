@@ -112,8 +112,8 @@ per operation (~400 bytes: the tuple, its dict, the texts) cost this process a p
 events on this machine (~4 us each, first touch), and made the collector thread a third busy thread
 beside the feeder and the consumer; now it takes ~0.25 us of CPU per item, and the drain ~1 us per
 event, after the transfer. Measured on 2 cores (2026-12-07, load average 0.1-1.8), 25 runs of 11
-rounds: traced/raw Queue from 0.85 to 1.21, median 0.90, at least 0.85 in every one; CPU per item in
-one, producer (both threads) + consumer, traced 4.1 + 3.2 us, raw 5.1 + 3.6. The code before (the
+rounds: traced/raw Queue from 0.85 to 1.21, median 0.90, at least 0.85 in every one; CPU per item
+(one run), producer (both threads) + consumer, traced 4.1 + 3.2 us, raw 5.1 + 3.6. The code before (the
 ``preadv``), alternated with nine of them: 0.76 to 0.99, median 0.86, at least 0.85 in 5. A round's
 figure varies by a third, hence the rounds (see the benchmark).
 Tried and measured, not kept: a message's report packed with `struct` instead of marshalled, with
